@@ -1,0 +1,373 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only) */
+/*
+ * common.bpf.h — what every sensor shares: the maps (defined in each object;
+ * wardd loads core.bpf.o first and makes the other objects reuse its maps, so
+ * there is one ring buffer and one set of filters), the event header, the
+ * filters, string and path helpers.
+ *
+ * Syscall sensors are tail-called from core.bpf.c's raw_tp/sys_exit (and
+ * sys_enter) dispatchers through wk_sys_exit / wk_sys_enter, indexed by
+ * syscall number.  wardd fills an index only when someone subscribed to an
+ * event that syscall produces, so an unwatched syscall costs one failed
+ * tail call.
+ */
+#ifndef WARD_COMMON_BPF_H
+#define WARD_COMMON_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include "events.h"
+
+#ifndef AT_FDCWD
+#define AT_FDCWD -100
+#endif
+#define WK_NR_SYSCALLS 512
+#define WK_NAME_MAX 256
+#define WK_PATH_DEPTH 48
+
+/* The one ring buffer every sensor writes to (size set by wardd). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20);
+} wk_events SEC(".maps");
+
+/* Ring-buffer reserve/output failures per CPU and event type. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, WK_MAX_TYPES);
+	__type(key, __u32);
+	__type(value, __u64);
+} wk_drops SEC(".maps");
+
+/* Settings wardd changes at run time (enum wk_config_key). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, WK_CFG_NKEYS);
+	__type(key, __u32);
+	__type(value, __u64);
+} wk_config SEC(".maps");
+
+/* Processes (tgid) whose events are never reported. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u8);
+} wk_muted_pids SEC(".maps");
+
+/* cgroup v2 ids whose events are never reported. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u8);
+} wk_muted_cgroups SEC(".maps");
+
+/* When slot 0 holds a cgroup, only tasks under it are reported (wardd --cgroup). */
+struct {
+	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} wk_scope SEC(".maps");
+
+/* Syscall number -> sensor program, for the dispatchers in core.bpf.c. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, WK_NR_SYSCALLS);
+	__type(key, __u32);
+	__type(value, __u32);
+} wk_sys_exit SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, WK_NR_SYSCALLS);
+	__type(key, __u32);
+	__type(value, __u32);
+} wk_sys_enter SEC(".maps");
+
+/* What a sys_enter sensor saves for its sys_exit twin, by thread id. */
+struct wk_stash {
+	__u32 uid, gid, euid, egid, suid;
+	__u32 pad;
+	__u64 cap_eff, cap_prm;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, struct wk_stash);
+} wk_stash_map SEC(".maps");
+
+/* Per-CPU scratch where an event is assembled before it is copied into the
+ * ring (records have variable length; bpf_ringbuf_output copies only the used
+ * part).  Tracepoint programs do not nest on one CPU. */
+#define WK_SCRATCH_MASK 16383 /* > WK_EVENT_MAX: masked offsets stay inside */
+struct wk_scratch {
+	__u8 buf[WK_SCRATCH_MASK + 1 + WK_NAME_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct wk_scratch);
+} wk_scratch_map SEC(".maps");
+
+/* Set by wardd before load: non-zero when wk_scope holds a cgroup. */
+const volatile __u32 wk_scoped = 0;
+
+static __always_inline __u64 wk_config_get(__u32 key)
+{
+	__u64 *v = bpf_map_lookup_elem(&wk_config, &key);
+	return v ? *v : 0;
+}
+
+static __always_inline void wk_count_drop(__u32 type)
+{
+	__u32 k = type & (WK_MAX_TYPES - 1);
+	__u64 *v = bpf_map_lookup_elem(&wk_drops, &k);
+	if (v)
+		*v += 1;
+}
+
+/* Whether the current task's events may be reported at all. */
+static __always_inline bool wk_task_wanted(void)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	if (tgid == (__u32)wk_config_get(WK_CFG_SELF_TGID))
+		return false;
+	if (bpf_map_lookup_elem(&wk_muted_pids, &tgid))
+		return false;
+	__u64 cg = bpf_get_current_cgroup_id();
+	if (bpf_map_lookup_elem(&wk_muted_cgroups, &cg))
+		return false;
+	if (wk_scoped && bpf_current_task_under_cgroup(&wk_scope, 0) != 1)
+		return false;
+	return true;
+}
+
+static __always_inline bool wk_type_subscribed(__u32 type)
+{
+	return (wk_config_get(WK_CFG_SUBSCRIBED) >> (type & 63)) & 1;
+}
+
+/* Scratch buffer, or NULL (never on a working kernel). */
+static __always_inline __u8 *wk_scratch(void)
+{
+	__u32 zero = 0;
+	struct wk_scratch *s = bpf_map_lookup_elem(&wk_scratch_map, &zero);
+	return s ? s->buf : NULL;
+}
+
+/* Fill the common header from the current task. */
+static __always_inline void wk_fill_hdr(struct wk_hdr *h, __u16 type)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	__u64 id = bpf_get_current_pid_tgid();
+
+	h->type = type;
+	h->size = 0;
+	h->str_len[0] = h->str_len[1] = h->str_len[2] = 0;
+	h->str_rev = 0;
+	h->ktime = bpf_ktime_get_boot_ns();
+	h->cgroup_id = bpf_get_current_cgroup_id();
+	h->start_time = BPF_CORE_READ(t, group_leader, start_time);
+	h->pid = id >> 32;
+	h->tid = (__u32)id;
+	h->ppid = BPF_CORE_READ(t, real_parent, tgid);
+	const struct cred *c = BPF_CORE_READ(t, real_cred);
+	h->uid = BPF_CORE_READ(c, uid.val);
+	h->gid = BPF_CORE_READ(c, gid.val);
+	h->euid = BPF_CORE_READ(c, euid.val);
+	h->egid = BPF_CORE_READ(c, egid.val);
+	h->pad = 0;
+	bpf_get_current_comm(h->comm, sizeof(h->comm));
+}
+
+/* Offset of string @i's first byte, given the lengths before it. */
+static __always_inline __u32 wk_str_off(struct wk_hdr *h, int i)
+{
+	__u32 off = WK_FIXED_SIZE;
+	if (i > 0)
+		off += h->str_len[0];
+	if (i > 1)
+		off += h->str_len[1];
+	return off;
+}
+
+/* Copy a user string into string slot @i (slots are filled in order). */
+static __always_inline void wk_user_str(__u8 *ev, int i, const void *uptr)
+{
+	struct wk_hdr *h = (struct wk_hdr *)ev;
+	__u32 off = wk_str_off(h, i);
+	if (!uptr || off > WK_EVENT_MAX - WK_STR_MAX)
+		return;
+	long n = bpf_probe_read_user_str(ev + off, WK_STR_MAX, uptr);
+	if (n > 0)
+		h->str_len[i & 3] = n;
+}
+
+/* As wk_user_str, for a kernel string of at most @max bytes (<= WK_STR_MAX). */
+static __always_inline void wk_kernel_str(__u8 *ev, int i, const void *kptr, __u32 max)
+{
+	struct wk_hdr *h = (struct wk_hdr *)ev;
+	__u32 off = wk_str_off(h, i);
+	if (!kptr || off > WK_EVENT_MAX - WK_STR_MAX)
+		return;
+	long n = bpf_probe_read_kernel_str(ev + off, max & (WK_STR_MAX - 1), kptr);
+	if (n > 0)
+		h->str_len[i & 3] = n;
+}
+
+/* State of one dentry walk (wk_path_str), on the caller's stack. */
+struct wk_walk {
+	struct dentry *d;
+	struct mount *mnt;
+	__u32 base;
+	__u32 len;
+};
+
+/* One step of the walk: write the current component, move to the parent,
+ * crossing mount points.  Returns 1 to stop. */
+static long wk_walk_step(__u64 idx, void *arg)
+{
+	struct wk_walk *w = arg;
+	__u8 *ev = wk_scratch();
+	if (!ev)
+		return 1;
+	struct dentry *d = w->d;
+	struct mount *mnt = w->mnt;
+	struct dentry *parent = BPF_CORE_READ(d, d_parent);
+	struct dentry *mroot = BPF_CORE_READ(mnt, mnt.mnt_root);
+	if (d == mroot || d == parent) {
+		struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
+		if (up == mnt || !up)
+			return 1; /* the root of this mount tree */
+		w->d = BPF_CORE_READ(mnt, mnt_mountpoint);
+		w->mnt = up;
+		return 0;
+	}
+	if (w->len >= WK_PATH_BUF - WK_NAME_MAX || w->base > WK_EVENT_MAX - WK_PATH_BUF)
+		return 1;
+	const unsigned char *name = BPF_CORE_READ(d, d_name.name);
+	__u32 off = (w->base + w->len) & (WK_SCRATCH_MASK);
+	long n = bpf_probe_read_kernel_str(ev + off, WK_NAME_MAX, name);
+	if (n <= 1)
+		return 1;
+	w->len += n;
+	w->d = parent;
+	return 0;
+}
+
+/*
+ * Walk a path from its dentry up to the root of the mount tree, writing each
+ * component leaf first into string slot @i (see events.h).  Bounded by
+ * WK_PATH_DEPTH steps and WK_PATH_BUF bytes.  bpf_loop keeps the verifier's
+ * work to one pass over the step, whatever the number of callers.
+ */
+static __always_inline void wk_path_str(__u8 *ev, int i, struct dentry *d, struct vfsmount *vm)
+{
+	struct wk_hdr *h = (struct wk_hdr *)ev;
+	struct wk_walk w = {
+		.d = d,
+		.mnt = container_of(vm, struct mount, mnt),
+		.base = wk_str_off(h, i),
+		.len = 0,
+	};
+	if (!d || !vm)
+		return;
+	bpf_loop(WK_PATH_DEPTH, wk_walk_step, &w, 0);
+	h->str_len[i & 3] = w.len;
+	h->str_rev |= WK_REV(i);
+}
+
+/* The struct file behind descriptor @fd of the current task, or NULL. */
+static __always_inline struct file *wk_fd_file(int fd)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	struct files_struct *files = BPF_CORE_READ(t, files);
+	struct fdtable *fdt = BPF_CORE_READ(files, fdt);
+	unsigned int max = BPF_CORE_READ(fdt, max_fds);
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *f = NULL;
+
+	if (fd < 0 || (unsigned int)fd >= max)
+		return NULL;
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	return f;
+}
+
+/* Path of descriptor @fd into string slot @i. */
+static __always_inline void wk_fd_path(__u8 *ev, int i, int fd)
+{
+	struct file *f = wk_fd_file(fd);
+	if (f)
+		wk_path_str(ev, i, BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt));
+}
+
+/* Size of the record so far (header + payload + strings). */
+static __always_inline __u32 wk_size(__u8 *ev)
+{
+	struct wk_hdr *h = (struct wk_hdr *)ev;
+	return WK_FIXED_SIZE + h->str_len[0] + h->str_len[1] + h->str_len[2];
+}
+
+/* Copy the record into the ring buffer; count a drop if it does not fit.
+ * Wakes the reader only when enough has accumulated (wardd also polls on a
+ * short timer), so a busy system does not pay a wake-up per event. */
+static __always_inline void wk_submit(__u8 *ev)
+{
+	struct wk_hdr *h = (struct wk_hdr *)ev;
+	__u32 size = wk_size(ev);
+	if (size > WK_EVENT_MAX)
+		size = WK_EVENT_MAX;
+	h->size = size;
+	__u64 flags = bpf_ringbuf_query(&wk_events, BPF_RB_AVAIL_DATA) > (256 << 10)
+			      ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	if (bpf_ringbuf_output(&wk_events, ev, size, flags))
+		wk_count_drop(h->type);
+}
+
+/* Syscall arguments from the saved user registers (x86-64 ABI). */
+#define WK_ARG1(r) BPF_CORE_READ(r, di)
+#define WK_ARG2(r) BPF_CORE_READ(r, si)
+#define WK_ARG3(r) BPF_CORE_READ(r, dx)
+#define WK_ARG4(r) BPF_CORE_READ(r, r10)
+#define WK_ARG5(r) BPF_CORE_READ(r, r8)
+#define WK_NR(r) BPF_CORE_READ(r, orig_ax)
+
+/*
+ * Start an event: checks the process filters, returns the scratch buffer
+ * with header and zeroed payload, or NULL if the event is not wanted.  The
+ * process family uses this directly: wardd's process table needs its events
+ * whoever subscribed.
+ */
+static __always_inline __u8 *wk_begin_always(__u16 type)
+{
+	if (!wk_task_wanted())
+		return NULL;
+	__u8 *ev = wk_scratch();
+	if (!ev)
+		return NULL;
+	wk_fill_hdr((struct wk_hdr *)ev, type);
+	__builtin_memset(ev + sizeof(struct wk_hdr), 0, sizeof(union wk_payload));
+	return ev;
+}
+
+/* As wk_begin_always, but only when someone subscribed to @type. */
+static __always_inline __u8 *wk_begin(__u16 type)
+{
+	if (!wk_type_subscribed(type))
+		return NULL;
+	return wk_begin_always(type);
+}
+
+#define WK_REGS(ctx) ((struct pt_regs *)(ctx)->args[0])
+#define WK_RET(ctx) ((long)(ctx)->args[1])
+#define WK_PAYLOAD(ev) ((union wk_payload *)((ev) + sizeof(struct wk_hdr)))
+
+#endif /* WARD_COMMON_BPF_H */

@@ -1,0 +1,387 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
+/*
+ * file.bpf.c — file sensors: open, create, unlink, rename, chmod, chown,
+ * truncate, link, symlink.  Each program is the sys_exit sensor of one
+ * syscall (wardd's table in daemon/sensors.c maps syscall numbers to them);
+ * arguments come from the saved user registers, so no sys_enter is needed.
+ * Attempts that fail are reported too, with the negative errno as result.
+ *
+ * Paths are reported as the caller passed them (str0/str1).  A relative path
+ * of an *at() call with a real dirfd gets the directory's path from a dentry
+ * walk (str2); wardd joins relative paths with that or the process's cwd.
+ * Calls on a descriptor (fchmod, fchown, ftruncate) get the path from a
+ * dentry walk of the descriptor's file.
+ */
+#include "common.bpf.h"
+
+#define O_CREAT 0100
+#define FMODE_CREATED (1u << 20)
+
+/* Start a file event; NULL if unwanted. */
+static __always_inline __u8 *file_begin(struct bpf_raw_tracepoint_args *ctx, __u16 type,
+					 struct wk_file **out)
+{
+	__u8 *ev = wk_begin(type);
+	if (!ev)
+		return NULL;
+	struct wk_file *p = &WK_PAYLOAD(ev)->file;
+	p->result = WK_RET(ctx);
+	p->fd = -1;
+	p->dirfd = AT_FDCWD;
+	p->syscall = WK_NR(WK_REGS(ctx));
+	*out = p;
+	return ev;
+}
+
+/* str0 = user path; str2 = dirfd's path when @upath is relative to it. */
+static __always_inline void file_path_at(__u8 *ev, struct wk_file *p, int dirfd, const char *upath)
+{
+	p->dirfd = dirfd;
+	wk_user_str(ev, 0, upath);
+	char first = 0;
+	bpf_probe_read_user(&first, 1, upath);
+	if (first != '/' && dirfd != AT_FDCWD) {
+		struct wk_hdr *h = (struct wk_hdr *)ev;
+		h->str_len[1] = 0; /* slot 1 stays empty; slot 2 follows slot 0 */
+		wk_fd_path(ev, 2, dirfd);
+	}
+}
+
+/* ---- open / create ---- */
+
+static __always_inline int do_open(struct bpf_raw_tracepoint_args *ctx, int dirfd,
+				   const char *upath, __u32 flags, __u32 mode)
+{
+	long ret = WK_RET(ctx);
+	struct wk_file *p;
+	__u8 *ev = file_begin(ctx, WARD_EV_OPEN, &p);
+	if (ev) {
+		p->flags = flags;
+		p->mode = mode;
+		file_path_at(ev, p, dirfd, upath);
+		wk_submit(ev);
+	}
+	if (ret < 0 || !(flags & O_CREAT))
+		return 0;
+	struct file *f = wk_fd_file((int)ret);
+	if (!f || !(BPF_CORE_READ(f, f_mode) & FMODE_CREATED))
+		return 0;
+	ev = file_begin(ctx, WARD_EV_CREATE, &p);
+	if (ev) {
+		p->flags = flags;
+		p->mode = mode;
+		p->fd = (int)ret;
+		file_path_at(ev, p, dirfd, upath);
+		wk_submit(ev);
+	}
+	return 0;
+}
+
+SEC("raw_tp/sys_exit")
+int wk_open_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *r = WK_REGS(ctx);
+	return do_open(ctx, AT_FDCWD, (const char *)WK_ARG1(r), WK_ARG2(r), WK_ARG3(r));
+}
+
+SEC("raw_tp/sys_exit")
+int wk_creat_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *r = WK_REGS(ctx);
+	/* creat(path, mode) is open(path, O_CREAT|O_WRONLY|O_TRUNC, mode) */
+	return do_open(ctx, AT_FDCWD, (const char *)WK_ARG1(r), O_CREAT | 01 | 01000, WK_ARG2(r));
+}
+
+SEC("raw_tp/sys_exit")
+int wk_openat_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *r = WK_REGS(ctx);
+	return do_open(ctx, (int)WK_ARG1(r), (const char *)WK_ARG2(r), WK_ARG3(r), WK_ARG4(r));
+}
+
+SEC("raw_tp/sys_exit")
+int wk_openat2_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *r = WK_REGS(ctx);
+	struct open_how how = {};
+	bpf_probe_read_user(&how, sizeof(how), (void *)WK_ARG3(r));
+	return do_open(ctx, (int)WK_ARG1(r), (const char *)WK_ARG2(r), how.flags, how.mode);
+}
+
+/* mkdir(path, mode), mkdirat(dirfd, path, mode), mknod(path, mode, dev),
+ * mknodat(dirfd, path, mode, dev): reported as create, on success only. */
+static __always_inline int do_mkobj(struct bpf_raw_tracepoint_args *ctx, int dirfd,
+				    const char *upath, __u32 mode)
+{
+	if (WK_RET(ctx) < 0)
+		return 0;
+	struct wk_file *p;
+	__u8 *ev = file_begin(ctx, WARD_EV_CREATE, &p);
+	if (!ev)
+		return 0;
+	p->mode = mode;
+	file_path_at(ev, p, dirfd, upath);
+	wk_submit(ev);
+	return 0;
+}
+
+SEC("raw_tp/sys_exit")
+int wk_mkdir_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *r = WK_REGS(ctx);
+	return do_mkobj(ctx, AT_FDCWD, (const char *)WK_ARG1(r), WK_ARG2(r) | 0040000);
+}
+
+SEC("raw_tp/sys_exit")
+int wk_mkdirat_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *r = WK_REGS(ctx);
+	return do_mkobj(ctx, (int)WK_ARG1(r), (const char *)WK_ARG2(r), WK_ARG3(r) | 0040000);
+}
+
+SEC("raw_tp/sys_exit")
+int wk_mknod_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *r = WK_REGS(ctx);
+	return do_mkobj(ctx, AT_FDCWD, (const char *)WK_ARG1(r), WK_ARG2(r));
+}
+
+SEC("raw_tp/sys_exit")
+int wk_mknodat_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *r = WK_REGS(ctx);
+	return do_mkobj(ctx, (int)WK_ARG1(r), (const char *)WK_ARG2(r), WK_ARG3(r));
+}
+
+/* ---- unlink ---- */
+
+static __always_inline int do_unlink(struct bpf_raw_tracepoint_args *ctx, int dirfd,
+				     const char *upath, __u32 flags)
+{
+	struct wk_file *p;
+	__u8 *ev = file_begin(ctx, WARD_EV_UNLINK, &p);
+	if (!ev)
+		return 0;
+	p->flags = flags;
+	file_path_at(ev, p, dirfd, upath);
+	wk_submit(ev);
+	return 0;
+}
+
+SEC("raw_tp/sys_exit")
+int wk_unlink_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	return do_unlink(ctx, AT_FDCWD, (const char *)WK_ARG1(WK_REGS(ctx)), 0);
+}
+
+SEC("raw_tp/sys_exit")
+int wk_rmdir_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	/* AT_REMOVEDIR, as unlinkat would say it */
+	return do_unlink(ctx, AT_FDCWD, (const char *)WK_ARG1(WK_REGS(ctx)), 0x200);
+}
+
+SEC("raw_tp/sys_exit")
+int wk_unlinkat_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *r = WK_REGS(ctx);
+	return do_unlink(ctx, (int)WK_ARG1(r), (const char *)WK_ARG2(r), WK_ARG3(r));
+}
+
+/* ---- rename, link, symlink: two paths ---- */
+
+static __always_inline int do_two_paths(struct bpf_raw_tracepoint_args *ctx, __u16 type,
+					int dirfd, const char *p0, const char *p1, __u32 flags)
+{
+	struct wk_file *p;
+	__u8 *ev = file_begin(ctx, type, &p);
+	if (!ev)
+		return 0;
+	p->flags = flags;
+	p->dirfd = dirfd;
+	wk_user_str(ev, 0, p0);
+	wk_user_str(ev, 1, p1);
+	wk_submit(ev);
+	return 0;
+}
+
+SEC("raw_tp/sys_exit")
+int wk_rename_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *r = WK_REGS(ctx);
+	return do_two_paths(ctx, WARD_EV_RENAME, AT_FDCWD, (void *)WK_ARG1(r), (void *)WK_ARG2(r), 0);
+}
+
+SEC("raw_tp/sys_exit")
+int wk_renameat_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *r = WK_REGS(ctx);
+	return do_two_paths(ctx, WARD_EV_RENAME, (int)WK_ARG1(r), (void *)WK_ARG2(r),
+			    (void *)WK_ARG4(r), 0);
+}
+
+SEC("raw_tp/sys_exit")
+int wk_renameat2_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *r = WK_REGS(ctx);
+	return do_two_paths(ctx, WARD_EV_RENAME, (int)WK_ARG1(r), (void *)WK_ARG2(r),
+			    (void *)WK_ARG4(r), WK_ARG5(r));
+}
+
+SEC("raw_tp/sys_exit")
+int wk_link_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *r = WK_REGS(ctx);
+	return do_two_paths(ctx, WARD_EV_LINK, AT_FDCWD, (void *)WK_ARG1(r), (void *)WK_ARG2(r), 0);
+}
+
+SEC("raw_tp/sys_exit")
+int wk_linkat_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *r = WK_REGS(ctx);
+	return do_two_paths(ctx, WARD_EV_LINK, (int)WK_ARG1(r), (void *)WK_ARG2(r),
+			    (void *)WK_ARG4(r), WK_ARG5(r));
+}
+
+/* symlink(target, linkpath): str0 = linkpath (the new file), str1 = target */
+SEC("raw_tp/sys_exit")
+int wk_symlink_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *r = WK_REGS(ctx);
+	return do_two_paths(ctx, WARD_EV_SYMLINK, AT_FDCWD, (void *)WK_ARG2(r), (void *)WK_ARG1(r), 0);
+}
+
+/* symlinkat(target, newdirfd, linkpath) */
+SEC("raw_tp/sys_exit")
+int wk_symlinkat_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *r = WK_REGS(ctx);
+	return do_two_paths(ctx, WARD_EV_SYMLINK, (int)WK_ARG2(r), (void *)WK_ARG3(r),
+			    (void *)WK_ARG1(r), 0);
+}
+
+/* ---- chmod, chown, truncate: a path or a descriptor ---- */
+
+/* Fill the path of a call that names a file by @upath (relative to @dirfd)
+ * or, when @upath is NULL, by descriptor @fd. */
+static __always_inline void file_target(__u8 *ev, struct wk_file *p, int dirfd,
+					const char *upath, int fd)
+{
+	if (upath) {
+		file_path_at(ev, p, dirfd, upath);
+	} else {
+		p->fd = fd;
+		wk_fd_path(ev, 0, fd);
+	}
+}
+
+static __always_inline int do_chmod(struct bpf_raw_tracepoint_args *ctx, int dirfd,
+				    const char *upath, int fd, __u32 mode, __u32 flags)
+{
+	struct wk_file *p;
+	__u8 *ev = file_begin(ctx, WARD_EV_CHMOD, &p);
+	if (!ev)
+		return 0;
+	p->mode = mode;
+	p->flags = flags;
+	file_target(ev, p, dirfd, upath, fd);
+	wk_submit(ev);
+	return 0;
+}
+
+SEC("raw_tp/sys_exit")
+int wk_chmod_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *r = WK_REGS(ctx);
+	return do_chmod(ctx, AT_FDCWD, (void *)WK_ARG1(r), -1, WK_ARG2(r), 0);
+}
+
+SEC("raw_tp/sys_exit")
+int wk_fchmod_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *r = WK_REGS(ctx);
+	return do_chmod(ctx, AT_FDCWD, NULL, (int)WK_ARG1(r), WK_ARG2(r), 0);
+}
+
+/* fchmodat(dirfd, path, mode) and fchmodat2(dirfd, path, mode, flags) */
+SEC("raw_tp/sys_exit")
+int wk_fchmodat_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *r = WK_REGS(ctx);
+	__u32 flags = WK_NR(r) == 452 ? WK_ARG4(r) : 0;
+	return do_chmod(ctx, (int)WK_ARG1(r), (void *)WK_ARG2(r), -1, WK_ARG3(r), flags);
+}
+
+static __always_inline int do_chown(struct bpf_raw_tracepoint_args *ctx, int dirfd,
+				    const char *upath, int fd, int uid, int gid, __u32 flags)
+{
+	struct wk_file *p;
+	__u8 *ev = file_begin(ctx, WARD_EV_CHOWN, &p);
+	if (!ev)
+		return 0;
+	p->owner_uid = uid;
+	p->owner_gid = gid;
+	p->flags = flags;
+	file_target(ev, p, dirfd, upath, fd);
+	wk_submit(ev);
+	return 0;
+}
+
+/* chown(path, uid, gid) and lchown (flags says AT_SYMLINK_NOFOLLOW) */
+SEC("raw_tp/sys_exit")
+int wk_chown_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *r = WK_REGS(ctx);
+	return do_chown(ctx, AT_FDCWD, (void *)WK_ARG1(r), -1, WK_ARG2(r), WK_ARG3(r), 0);
+}
+
+SEC("raw_tp/sys_exit")
+int wk_lchown_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *r = WK_REGS(ctx);
+	return do_chown(ctx, AT_FDCWD, (void *)WK_ARG1(r), -1, WK_ARG2(r), WK_ARG3(r), 0x100);
+}
+
+SEC("raw_tp/sys_exit")
+int wk_fchown_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *r = WK_REGS(ctx);
+	return do_chown(ctx, AT_FDCWD, NULL, (int)WK_ARG1(r), WK_ARG2(r), WK_ARG3(r), 0);
+}
+
+SEC("raw_tp/sys_exit")
+int wk_fchownat_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *r = WK_REGS(ctx);
+	return do_chown(ctx, (int)WK_ARG1(r), (void *)WK_ARG2(r), -1, WK_ARG3(r), WK_ARG4(r),
+			WK_ARG5(r));
+}
+
+static __always_inline int do_truncate(struct bpf_raw_tracepoint_args *ctx, const char *upath,
+				       int fd, long length)
+{
+	struct wk_file *p;
+	__u8 *ev = file_begin(ctx, WARD_EV_TRUNCATE, &p);
+	if (!ev)
+		return 0;
+	p->arg = length;
+	file_target(ev, p, AT_FDCWD, upath, fd);
+	wk_submit(ev);
+	return 0;
+}
+
+SEC("raw_tp/sys_exit")
+int wk_truncate_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *r = WK_REGS(ctx);
+	return do_truncate(ctx, (void *)WK_ARG1(r), -1, WK_ARG2(r));
+}
+
+SEC("raw_tp/sys_exit")
+int wk_ftruncate_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *r = WK_REGS(ctx);
+	return do_truncate(ctx, NULL, (int)WK_ARG1(r), WK_ARG2(r));
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
+/*
+ * process.bpf.c — process lifecycle: fork, exec, exit, and the internal cwd
+ * event.  These always run (wardd's process table depends on them); wardd
+ * forwards them only to subscribers.
+ */
+#include "common.bpf.h"
+
+#define SIGNAL_GROUP_EXIT 0x00000004
+
+SEC("raw_tp/sched_process_fork")
+int wk_fork(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct task_struct *child = (struct task_struct *)ctx->args[1];
+	__u32 pid = BPF_CORE_READ(child, tgid);
+	if (pid != BPF_CORE_READ(child, pid))
+		return 0; /* a new thread, not a new process */
+	__u8 *ev = wk_begin_always(WARD_EV_FORK);
+	if (!ev)
+		return 0;
+	struct wk_fork *p = &WK_PAYLOAD(ev)->fork;
+	p->child_pid = pid;
+	p->child_tid = pid;
+	p->child_start_time = BPF_CORE_READ(child, start_time);
+	wk_submit(ev);
+	return 0;
+}
+
+SEC("raw_tp/sched_process_exec")
+int wk_exec(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct task_struct *t = (struct task_struct *)ctx->args[0];
+	struct linux_binprm *bprm = (struct linux_binprm *)ctx->args[2];
+	__u8 *ev = wk_begin_always(WARD_EV_EXEC);
+	if (!ev)
+		return 0;
+	struct wk_exec *p = &WK_PAYLOAD(ev)->exec;
+	p->old_pid = (__u32)ctx->args[1];
+	struct file *f = BPF_CORE_READ(bprm, file);
+	wk_path_str(ev, 0, BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt));
+	wk_kernel_str(ev, 1, BPF_CORE_READ(bprm, filename), WK_STR_MAX - 1);
+
+	struct mm_struct *mm = BPF_CORE_READ(t, mm);
+	unsigned long a0 = BPF_CORE_READ(mm, arg_start), a1 = BPF_CORE_READ(mm, arg_end);
+	__u64 n = a1 - a0;
+	struct wk_hdr *h = (struct wk_hdr *)ev;
+	__u32 off = wk_str_off(h, 2);
+	if (n > WK_ARGV_MAX) {
+		n = WK_ARGV_MAX;
+		p->argv_truncated = 1;
+	}
+	if (off <= WK_EVENT_MAX - WK_ARGV_MAX && n > 0 &&
+	    bpf_probe_read_user(ev + off, n & (WK_ARGV_MAX - 1) ? n & (WK_ARGV_MAX - 1) : 1, (void *)a0) == 0)
+		h->str_len[2] = n & (WK_ARGV_MAX - 1);
+	wk_submit(ev);
+	return 0;
+}
+
+SEC("raw_tp/sched_process_exit")
+int wk_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct task_struct *t = (struct task_struct *)ctx->args[0];
+	struct signal_struct *sig = BPF_CORE_READ(t, signal);
+	if (BPF_CORE_READ(sig, live.counter) != 0)
+		return 0; /* other threads of the process still run */
+	__u8 *ev = wk_begin_always(WARD_EV_EXIT);
+	if (!ev)
+		return 0;
+	struct wk_exit *p = &WK_PAYLOAD(ev)->exit;
+	if (BPF_CORE_READ(sig, flags) & SIGNAL_GROUP_EXIT)
+		p->status = BPF_CORE_READ(sig, group_exit_code);
+	else
+		p->status = BPF_CORE_READ(t, exit_code);
+	wk_submit(ev);
+	return 0;
+}
+
+/* chdir / fchdir: keep wardd's idea of the cwd current (internal event). */
+SEC("raw_tp/sys_exit")
+int wk_chdir_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	if (WK_RET(ctx) != 0)
+		return 0;
+	__u8 *ev = wk_begin_always(WK_CWD);
+	if (!ev)
+		return 0;
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	struct fs_struct *fs = BPF_CORE_READ(t, fs);
+	wk_path_str(ev, 0, BPF_CORE_READ(fs, pwd.dentry), BPF_CORE_READ(fs, pwd.mnt));
+	wk_submit(ev);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

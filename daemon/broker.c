@@ -1,0 +1,518 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * broker.c — see broker.h.
+ *
+ * Every request a client may send is a row of req_table: its type, the exact
+ * body size it must have, and its handler.  Anything else — a bad magic, an
+ * unknown type, a wrong size, an oversized datagram, a second HELLO —
+ * disconnects that client with a logged reason and touches no other state.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include <ward/ward.h>
+#include "broker.h"
+#include "log.h"
+#include "wire.h"
+
+#define MAX_CLIENTS 256
+#define FLUSH_EVERY 256 /* publish head at least this often within a batch */
+
+struct client {
+	int kind; /* TAG_CLIENT: first member, so data.ptr identifies it */
+	int fd;
+	uint32_t id;
+	pid_t pid;
+	uid_t uid;
+	char name[64];
+	int welcomed;
+	uint64_t mask;
+	/* ring */
+	struct ward_ring_hdr *hdr;
+	uint8_t *data;
+	uint64_t size;
+	struct ward_ring_ctl *ctl;
+	int ring_fd, ctl_fd, event_fd;
+	uint64_t head;      /* our write position, published at flush */
+	uint64_t seq;       /* last seq stamped */
+	uint64_t delivered, lost;
+	unsigned unflushed;
+};
+
+enum { TAG_LISTEN = 1, TAG_CLIENT = 2 };
+
+static struct {
+	int kind;
+	int fd;
+	int epfd;
+	char path[108];
+	uint64_t ring_bytes;
+	broker_mask_fn on_mask;
+	broker_status_fn status_fn;
+	uint32_t next_id;
+	struct client *clients[MAX_CLIENTS];
+	uint64_t mask;
+	uint64_t disconnects_bad_msg;
+} B = {.kind = TAG_LISTEN, .fd = -1};
+
+void broker_set_status_fn(broker_status_fn fn)
+{
+	B.status_fn = fn;
+}
+
+int broker_owns(void *tag)
+{
+	int kind = *(int *)tag;
+	return kind == TAG_LISTEN || kind == TAG_CLIENT;
+}
+
+static void recompute_mask(void)
+{
+	uint64_t m = 0;
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		if (B.clients[i])
+			m |= B.clients[i]->mask;
+	if (m != B.mask) {
+		B.mask = m;
+		if (B.on_mask)
+			B.on_mask(m);
+	}
+}
+
+uint64_t broker_mask(void)
+{
+	return B.mask;
+}
+
+static void client_free(struct client *c, const char *why)
+{
+	if (why)
+		log_info("client %u (%s, pid %d) disconnected: %s", c->id, c->name, (int)c->pid, why);
+	epoll_ctl(B.epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	if (c->hdr) {
+		atomic_store((_Atomic uint32_t *)&c->hdr->closed, 1);
+		munmap(c->hdr, WARD_RING_HDR_SIZE + c->size);
+	}
+	if (c->ctl)
+		munmap(c->ctl, sizeof(*c->ctl) < 4096 ? 4096 : sizeof(*c->ctl));
+	if (c->event_fd >= 0) {
+		uint64_t one = 1;
+		(void)!write(c->event_fd, &one, sizeof(one)); /* wake a sleeper to see closed */
+		close(c->event_fd);
+	}
+	if (c->ring_fd >= 0)
+		close(c->ring_fd);
+	if (c->ctl_fd >= 0)
+		close(c->ctl_fd);
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		if (B.clients[i] == c)
+			B.clients[i] = NULL;
+	free(c);
+	recompute_mask();
+}
+
+int broker_init(int epfd, const char *runtime_dir, uint64_t ring_bytes, broker_mask_fn on_mask)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	B.epfd = epfd;
+	B.ring_bytes = ring_bytes;
+	B.on_mask = on_mask;
+	if (mkdir(runtime_dir, 0755) && errno != EEXIST) {
+		log_warn("mkdir %s", runtime_dir);
+		return -errno;
+	}
+	if ((size_t)snprintf(B.path, sizeof(B.path), "%s/%s", runtime_dir, WARD_SOCK_NAME) >= sizeof(B.path))
+		return -ENAMETOOLONG;
+	memcpy(sa.sun_path, B.path, sizeof(B.path));
+	B.fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (B.fd < 0)
+		return -errno;
+	unlink(B.path); /* a socket left by a wardd that died */
+	/* Root only until manifests and authentication exist (issue 4). */
+	mode_t old = umask(0077);
+	int r = bind(B.fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (r || listen(B.fd, 64)) {
+		int err = -errno;
+		log_warn("bind/listen %s", B.path);
+		close(B.fd);
+		B.fd = -1;
+		return err;
+	}
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &B.kind};
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, B.fd, &ev))
+		return -errno;
+	return 0;
+}
+
+static void accept_clients(void)
+{
+	for (;;) {
+		int fd = accept4(B.fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				log_warn("accept");
+			return;
+		}
+		int slot = -1;
+		for (int i = 0; i < MAX_CLIENTS && slot < 0; i++)
+			if (!B.clients[i])
+				slot = i;
+		struct client *c = slot >= 0 ? calloc(1, sizeof(*c)) : NULL;
+		if (!c) {
+			log_warnx("refusing a client: %s", slot < 0 ? "too many clients" : "out of memory");
+			close(fd);
+			continue;
+		}
+		struct ucred cred;
+		socklen_t len = sizeof(cred);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+			c->pid = cred.pid;
+			c->uid = cred.uid;
+		}
+		c->kind = TAG_CLIENT;
+		c->fd = fd;
+		c->id = ++B.next_id;
+		c->ring_fd = c->ctl_fd = c->event_fd = -1;
+		snprintf(c->name, sizeof(c->name), "pid-%d", (int)c->pid);
+		B.clients[slot] = c;
+		struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = c};
+		if (epoll_ctl(B.epfd, EPOLL_CTL_ADD, fd, &ev))
+			client_free(c, "epoll_ctl failed");
+	}
+}
+
+static int send_msg(struct client *c, uint16_t type, const void *body, size_t len, const int *fds, int nfds)
+{
+	struct ward_msg h = {.magic = WARD_MSG_MAGIC, .type = type, .len = (uint32_t)(sizeof(h) + len)};
+	struct iovec iov[2] = {{&h, sizeof(h)}, {(void *)body, len}};
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * 3)];
+		struct cmsghdr align;
+	} u;
+	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = len ? 2 : 1};
+	if (nfds) {
+		memset(&u, 0, sizeof(u));
+		mh.msg_control = u.buf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+		memcpy(CMSG_DATA(cm), fds, sizeof(int) * (size_t)nfds);
+	}
+	/* The socket is non-blocking: a client that does not read its answers
+	 * is disconnected rather than allowed to stall wardd. */
+	return sendmsg(c->fd, &mh, MSG_NOSIGNAL) == (ssize_t)h.len ? 0 : -1;
+}
+
+static int reply(struct client *c, int error)
+{
+	struct ward_msg_reply r = {.error = error};
+	return send_msg(c, WARD_MSG_REPLY, &r, sizeof(r), NULL, 0);
+}
+
+/* Create the ring memfd (sealed against new writable mappings once wardd has
+ * its own), the ctl page and the eventfd. */
+static int ring_create(struct client *c, uint64_t size)
+{
+	c->ring_fd = memfd_create("ward-ring", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	c->ctl_fd = memfd_create("ward-ctl", MFD_CLOEXEC);
+	c->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (c->ring_fd < 0 || c->ctl_fd < 0 || c->event_fd < 0 ||
+	    ftruncate(c->ring_fd, (off_t)(WARD_RING_HDR_SIZE + size)) || ftruncate(c->ctl_fd, 4096))
+		return -errno;
+	void *r = mmap(NULL, WARD_RING_HDR_SIZE + size, PROT_READ | PROT_WRITE, MAP_SHARED, c->ring_fd, 0);
+	void *k = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, c->ctl_fd, 0);
+	if (r == MAP_FAILED || k == MAP_FAILED) {
+		if (r != MAP_FAILED)
+			munmap(r, WARD_RING_HDR_SIZE + size);
+		if (k != MAP_FAILED)
+			munmap(k, 4096);
+		return -ENOMEM;
+	}
+	c->hdr = r;
+	c->data = (uint8_t *)r + WARD_RING_HDR_SIZE;
+	c->size = size;
+	c->ctl = k;
+	c->hdr->magic = WARD_RING_MAGIC;
+	c->hdr->version = WARD_API_VERSION;
+	c->hdr->size = size;
+	if (fcntl(c->ring_fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE | F_SEAL_SEAL))
+		return -errno;
+	return 0;
+}
+
+/* A read-only descriptor of the ring for the client. */
+static int ring_ro_fd(struct client *c)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", c->ring_fd);
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+static const char *on_hello(struct client *c, const void *body)
+{
+	const struct ward_msg_hello *h = body;
+	if (c->welcomed)
+		return "second HELLO";
+	if (h->api_version != WARD_API_VERSION)
+		return "unsupported API version";
+	uint64_t size = B.ring_bytes;
+	if (h->ring_size_log2) {
+		if (h->ring_size_log2 < 16 || h->ring_size_log2 > 28)
+			return "ring size out of range";
+		size = 1ull << h->ring_size_log2;
+	}
+	if (memchr(h->name, '\0', sizeof(h->name)) && h->name[0])
+		snprintf(c->name, sizeof(c->name), "%s", h->name);
+	if (ring_create(c, size))
+		return "cannot create the event ring";
+	int ro = ring_ro_fd(c);
+	if (ro < 0)
+		return "cannot open the ring read-only";
+	struct ward_msg_welcome w = {.api_version = WARD_API_VERSION, .client_id = c->id, .ring_size = size};
+	int fds[3] = {ro, c->ctl_fd, c->event_fd};
+	int err = send_msg(c, WARD_MSG_WELCOME, &w, sizeof(w), fds, 3);
+	close(ro);
+	if (err)
+		return "cannot send WELCOME";
+	c->welcomed = 1;
+	log_info("client %u (%s, pid %d, uid %u) connected", c->id, c->name, (int)c->pid, (unsigned)c->uid);
+	return NULL;
+}
+
+static const char *on_subscribe(struct client *c, const void *body)
+{
+	const struct ward_msg_subscribe *s = body;
+	uint64_t valid = ((1ull << WARD_EV_MAX_) - 1) & ~1ull;
+	if (!c->welcomed)
+		return "SUBSCRIBE before HELLO";
+	if ((s->notify_mask & ~valid) || s->reserved) {
+		/* a well-formed request for something that does not exist: say so */
+		return reply(c, -EINVAL) ? "cannot send REPLY" : NULL;
+	}
+	c->mask = s->notify_mask;
+	recompute_mask();
+	return reply(c, 0) ? "cannot send REPLY" : NULL;
+}
+
+static const char *on_status(struct client *c, const void *body)
+{
+	if (!B.status_fn)
+		return "no status available";
+	struct json_object *o = B.status_fn();
+	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	size_t len = strlen(s);
+	const char *err = NULL;
+	if (len + sizeof(struct ward_msg) > WARD_MSG_MAX)
+		err = "status too large";
+	else if (send_msg(c, WARD_MSG_STATUS_REPLY, s, len, NULL, 0))
+		err = "cannot send STATUS_REPLY";
+	json_object_put(o);
+	return err;
+}
+
+/* Every request a client may make: type, exact body size, handler. */
+static const struct {
+	uint16_t type;
+	uint32_t body;
+	const char *(*handler)(struct client *, const void *);
+} req_table[] = {
+	{WARD_MSG_HELLO, sizeof(struct ward_msg_hello), on_hello},
+	{WARD_MSG_SUBSCRIBE, sizeof(struct ward_msg_subscribe), on_subscribe},
+	{WARD_MSG_STATUS, 0, on_status},
+};
+
+/* Check and run one datagram; returns why the client must go, or NULL. */
+static const char *handle_msg(struct client *c, const uint8_t *buf, ssize_t n, int truncated)
+{
+	const struct ward_msg *h = (const void *)buf;
+	if (truncated)
+		return "oversized message";
+	if (n < (ssize_t)sizeof(*h))
+		return "truncated message";
+	if (h->magic != WARD_MSG_MAGIC)
+		return "bad magic (garbage on the socket)";
+	if (h->len != (uint32_t)n || h->flags || h->reserved)
+		return "malformed header";
+	for (size_t i = 0; i < sizeof(req_table) / sizeof(req_table[0]); i++) {
+		if (req_table[i].type != h->type)
+			continue;
+		if ((size_t)n - sizeof(*h) != req_table[i].body)
+			return "wrong body size";
+		return req_table[i].handler(c, buf + sizeof(*h));
+	}
+	return "unknown message type";
+}
+
+static void client_readable(struct client *c, uint32_t events)
+{
+	static uint8_t buf[WARD_MSG_MAX];
+	for (int i = 0; i < 16; i++) { /* bounded: one client cannot monopolise wardd */
+		struct iovec iov = {buf, sizeof(buf)};
+		char cbuf[CMSG_SPACE(sizeof(int) * 8)];
+		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+				    .msg_controllen = sizeof(cbuf)};
+		ssize_t n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				break;
+			client_free(c, strerror(errno));
+			return;
+		}
+		if (n == 0) {
+			client_free(c, "closed the connection");
+			return;
+		}
+		/* Descriptors are never expected from a client: close any. */
+		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+			if (cm->cmsg_type == SCM_RIGHTS)
+				for (size_t k = 0; k < (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int); k++)
+					close(((int *)CMSG_DATA(cm))[k]);
+		const char *why = handle_msg(c, buf, n, (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0);
+		if (why) {
+			B.disconnects_bad_msg++;
+			log_warnx("client %u (%s, pid %d): %s", c->id, c->name, (int)c->pid, why);
+			client_free(c, why);
+			return;
+		}
+	}
+	if (events & (EPOLLHUP | EPOLLRDHUP | EPOLLERR)) {
+		/* drain first (above), then go */
+		client_free(c, "hung up");
+	}
+}
+
+void broker_on_event(void *tag, uint32_t events)
+{
+	if (*(int *)tag == TAG_LISTEN)
+		accept_clients();
+	else
+		client_readable(tag, events);
+}
+
+/* ---- rings ---- */
+
+static void publish(struct client *c)
+{
+	atomic_store_explicit((_Atomic uint64_t *)&c->hdr->head, c->head, memory_order_release);
+	c->unflushed = 0;
+	if (atomic_load((_Atomic uint32_t *)&c->ctl->waiting)) {
+		atomic_store((_Atomic uint32_t *)&c->ctl->waiting, 0);
+		uint64_t one = 1;
+		(void)!write(c->event_fd, &one, sizeof(one));
+	}
+}
+
+/* Copy one record into @c's ring; returns 0, -ENOSPC if full, -EPROTO if the
+ * client's tail is impossible. */
+static int ring_put(struct client *c, const void *rec, uint32_t size)
+{
+	uint64_t tail = atomic_load_explicit((_Atomic uint64_t *)&c->ctl->tail, memory_order_acquire);
+	if (tail > c->head || c->head - tail > c->size)
+		return -EPROTO;
+	uint64_t off = c->head & (c->size - 1);
+	uint64_t room_to_end = c->size - off;
+	uint64_t need = size <= room_to_end ? size : room_to_end + size;
+	if (c->size - (c->head - tail) < need)
+		return -ENOSPC;
+	if (size > room_to_end) {
+		/* too short for a PAD header: skipped implicitly (wire.h §2) */
+		if (room_to_end >= sizeof(struct ward_rec)) {
+			struct ward_rec pad = {.size = (uint32_t)room_to_end, .type = WARD_REC_PAD};
+			memcpy(c->data + off, &pad, sizeof(pad));
+		}
+		c->head += room_to_end;
+		off = 0;
+	}
+	memcpy(c->data + off, rec, size);
+	c->head += size;
+	return 0;
+}
+
+void broker_deliver(uint32_t type, void *rec, size_t size)
+{
+	struct ward_rec *r = rec;
+	for (int i = 0; i < MAX_CLIENTS; i++) {
+		struct client *c = B.clients[i];
+		if (!c || !((c->mask >> type) & 1) || !c->hdr)
+			continue;
+		r->seq = ++c->seq;
+		int err = ring_put(c, rec, (uint32_t)size);
+		if (err == -EPROTO) {
+			client_free(c, "corrupt ring tail");
+			continue;
+		}
+		if (err) {
+			c->lost++;
+			atomic_store_explicit((_Atomic uint64_t *)&c->hdr->lost, c->lost, memory_order_relaxed);
+			continue;
+		}
+		c->delivered++;
+		if (++c->unflushed >= FLUSH_EVERY)
+			publish(c);
+	}
+}
+
+void broker_flush(void)
+{
+	for (int i = 0; i < MAX_CLIENTS; i++) {
+		struct client *c = B.clients[i];
+		if (c && c->hdr && c->hdr->head != c->head)
+			publish(c);
+	}
+}
+
+void broker_status(struct json_object *obj)
+{
+	struct json_object *arr = json_object_new_array();
+	for (int i = 0; i < MAX_CLIENTS; i++) {
+		struct client *c = B.clients[i];
+		if (!c || !c->welcomed)
+			continue;
+		struct json_object *o = json_object_new_object();
+		json_object_object_add(o, "id", json_object_new_int64(c->id));
+		json_object_object_add(o, "name", json_object_new_string(c->name));
+		json_object_object_add(o, "pid", json_object_new_int64(c->pid));
+		json_object_object_add(o, "uid", json_object_new_int64(c->uid));
+		struct json_object *subs = json_object_new_array();
+		for (uint32_t t = 1; t < WARD_EV_MAX_; t++)
+			if ((c->mask >> t) & 1)
+				json_object_array_add(subs, json_object_new_string(ward_event_type_name(t)));
+		json_object_object_add(o, "subscribed", subs);
+		json_object_object_add(o, "delivered", json_object_new_uint64(c->delivered));
+		json_object_object_add(o, "lost", json_object_new_uint64(c->lost));
+		json_object_object_add(o, "ring_bytes", json_object_new_uint64(c->size));
+		json_object_array_add(arr, o);
+	}
+	json_object_object_add(obj, "clients", arr);
+	json_object_object_add(obj, "clients_disconnected_bad_messages",
+			       json_object_new_uint64(B.disconnects_bad_msg));
+}
+
+void broker_shutdown(void)
+{
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		if (B.clients[i])
+			client_free(B.clients[i], NULL);
+	if (B.fd >= 0) {
+		close(B.fd);
+		unlink(B.path);
+		B.fd = -1;
+	}
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * broker.h — client connections: the control socket protocol (lib/wire.h §1)
+ * and each client's shared-memory event ring (§2).  wardd writes a record
+ * once and copies it into the ring of every client subscribed to its type,
+ * stamping the client's own seq.  A client whose ring is full loses the
+ * event: its seq still advances (the client sees the gap) and its lost
+ * counter in the ring header and in `ward status` grows.
+ */
+#ifndef WARDD_BROKER_H
+#define WARDD_BROKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct json_object;
+
+/* Called when the union of all subscriptions changes. */
+typedef void (*broker_mask_fn)(uint64_t mask);
+
+/* Bind the control socket in @runtime_dir and register it with @epfd.
+ * @ring_bytes is each client's default ring size.  Returns 0 or -errno. */
+int broker_init(int epfd, const char *runtime_dir, uint64_t ring_bytes, broker_mask_fn on_mask);
+/* Handle an epoll event whose data.ptr broker registered. */
+void broker_on_event(void *tag, uint32_t events);
+/* Whether @tag (an epoll data.ptr) belongs to the broker. */
+int broker_owns(void *tag);
+/* Deliver a finished record (seq is stamped per client). */
+void broker_deliver(uint32_t type, void *rec, size_t size);
+/* Publish what was written and wake sleeping clients. */
+void broker_flush(void);
+/* Union of every client's subscription. */
+uint64_t broker_mask(void);
+/* Clients and counters for `ward status`. */
+void broker_status(struct json_object *obj);
+/* Disconnect everyone and remove the socket. */
+void broker_shutdown(void);
+
+/* Status JSON provider, set by wardd (the broker answers STATUS requests). */
+typedef struct json_object *(*broker_status_fn)(void);
+void broker_set_status_fn(broker_status_fn fn);
+
+#endif

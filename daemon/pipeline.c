@@ -1,0 +1,410 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* pipeline.c — see pipeline.h.  One function per event family builds the
+ * type's own fields; the process fields are common. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include <ward/ward.h>
+#include "broker.h"
+#include "events.h"
+#include "log.h"
+#include "pipeline.h"
+#include "proctable.h"
+#include "record.h"
+#include "sensors.h"
+
+#define AF_UNIX_ 1
+
+static uint64_t global_seq;
+static int64_t boot_to_real_ns;
+static uint64_t seen[WK_MAX_TYPES];
+static uint64_t malformed;
+static _Alignas(8) uint8_t recbuf[WARD_REC_MAX];
+
+/* A sensor record with its strings located. */
+struct kev {
+	const struct wk_hdr *h;
+	const union wk_payload *p;
+	const char *str[WK_NSTR];
+	char path[WK_NSTR][WK_PATH_BUF + 2]; /* rev strings, rebuilt */
+};
+
+void pipeline_sync_clock(void)
+{
+	struct timespec rt, bt;
+	clock_gettime(CLOCK_REALTIME, &rt);
+	clock_gettime(CLOCK_BOOTTIME, &bt);
+	boot_to_real_ns = ((int64_t)rt.tv_sec - bt.tv_sec) * 1000000000ll + (rt.tv_nsec - bt.tv_nsec);
+}
+
+void pipeline_init(void)
+{
+	pipeline_sync_clock();
+}
+
+uint64_t pipeline_global_seq(void)
+{
+	return global_seq;
+}
+
+size_t pipeline_unreverse(const char *src, size_t len, char *out, size_t outlen)
+{
+	/* src: "leaf\0parent\0...\0top\0"; out: "/top/.../parent/leaf" */
+	size_t o = 0;
+	if (outlen < 2)
+		return 0;
+	size_t end = len;
+	while (end > 0) {
+		size_t e = end - 1; /* the NUL ending the last unwritten component */
+		size_t s = e;
+		while (s > 0 && src[s - 1] != '\0')
+			s--;
+		size_t n = e - s;
+		if (o + 1 + n + 1 > outlen)
+			break;
+		out[o++] = '/';
+		memcpy(out + o, src + s, n);
+		o += n;
+		end = s;
+	}
+	if (o == 0)
+		out[o++] = '/';
+	out[o] = '\0';
+	return o;
+}
+
+/* Locate strings; rebuild reversed paths.  Returns 0 or -EPROTO. */
+static int kev_parse(struct kev *k, const void *data, size_t size)
+{
+	if (size < WK_FIXED_SIZE)
+		return -EPROTO;
+	k->h = data;
+	k->p = (const void *)((const uint8_t *)data + sizeof(struct wk_hdr));
+	size_t off = WK_FIXED_SIZE;
+	for (int i = 0; i < WK_NSTR; i++) {
+		size_t n = k->h->str_len[i];
+		if (off + n > size)
+			return -EPROTO;
+		const char *s = (const char *)data + off;
+		k->str[i] = NULL;
+		if (n && (k->h->str_rev & WK_REV(i))) {
+			pipeline_unreverse(s, n, k->path[i], sizeof(k->path[i]));
+			k->str[i] = k->path[i];
+		} else if (n) {
+			/* user strings may be cut at their maximum: copy and terminate */
+			size_t m = strnlen(s, n);
+			if (m >= sizeof(k->path[i]))
+				m = sizeof(k->path[i]) - 1;
+			memcpy(k->path[i], s, m);
+			k->path[i][m] = '\0';
+			k->str[i] = k->path[i];
+		}
+		off += n;
+	}
+	return 0;
+}
+
+static void add_str(struct ward_rec_builder *b, uint16_t id, const char *s)
+{
+	if (s)
+		ward_rb_str(b, id, s, strlen(s));
+}
+
+static void add_process(struct ward_rec_builder *b, const struct kev *k, struct proc *p)
+{
+	const struct wk_hdr *h = k->h;
+	ward_rb_u64(b, WARD_F_PID, h->pid);
+	ward_rb_u64(b, WARD_F_TID, h->tid);
+	ward_rb_u64(b, WARD_F_PPID, h->ppid);
+	ward_rb_u64(b, WARD_F_UID, h->uid);
+	ward_rb_u64(b, WARD_F_GID, h->gid);
+	ward_rb_u64(b, WARD_F_EUID, h->euid);
+	ward_rb_u64(b, WARD_F_EGID, h->egid);
+	ward_rb_str(b, WARD_F_COMM, h->comm, strnlen(h->comm, sizeof(h->comm)));
+	add_str(b, WARD_F_EXE, p->exe);
+	if (p->argv)
+		ward_rb_strv(b, WARD_F_ARGV, p->argv, p->argv_len);
+	add_str(b, WARD_F_CWD, p->cwd);
+	ward_rb_u64(b, WARD_F_START_TIME, h->start_time);
+	ward_rb_u64(b, WARD_F_CGROUP_ID, h->cgroup_id);
+	add_str(b, WARD_F_CONTAINER_ID, proc_container_id(p, h->cgroup_id));
+}
+
+/* An absolute form of a path the caller passed: joined with the directory
+ * the sensor resolved (str2) or the process's cwd. */
+static const char *absolute(char *out, size_t outlen, const char *path, const char *dir,
+			    const struct proc *p)
+{
+	if (!path || path[0] == '/' || path[0] == '\0')
+		return path;
+	const char *base = dir ? dir : p->cwd;
+	if (!base)
+		return path;
+	int n = snprintf(out, outlen, "%s%s%s", base, base[strlen(base) - 1] == '/' ? "" : "/", path);
+	return n > 0 && (size_t)n < outlen ? out : path;
+}
+
+static const char *syscall_name(uint32_t nr)
+{
+	return sensors_syscall_name(nr);
+}
+
+static void add_file(struct ward_rec_builder *b, const struct kev *k, const struct proc *p)
+{
+	const struct wk_file *f = &k->p->file;
+	char buf0[2 * WK_PATH_BUF + 2], buf1[2 * WK_PATH_BUF + 2];
+	uint32_t t = k->h->type;
+	ward_rb_i64(b, WARD_F_RESULT, f->result);
+	add_str(b, WARD_F_PATH, absolute(buf0, sizeof(buf0), k->str[0], k->str[2], p));
+	if (t == WARD_EV_SYMLINK)
+		add_str(b, WARD_F_LINK_TARGET, k->str[1]);
+	else if (k->str[1])
+		add_str(b, WARD_F_NEW_PATH, absolute(buf1, sizeof(buf1), k->str[1], NULL, p));
+	if (t == WARD_EV_OPEN || t == WARD_EV_CREATE || t == WARD_EV_UNLINK || t == WARD_EV_RENAME ||
+	    t == WARD_EV_LINK || t == WARD_EV_CHMOD || t == WARD_EV_CHOWN)
+		ward_rb_u64(b, WARD_F_FLAGS, f->flags);
+	if (t == WARD_EV_OPEN || t == WARD_EV_CREATE || t == WARD_EV_CHMOD)
+		ward_rb_u64(b, WARD_F_MODE, f->mode);
+	if (t == WARD_EV_CHOWN) {
+		ward_rb_i64(b, WARD_F_OWNER_UID, f->owner_uid);
+		ward_rb_i64(b, WARD_F_OWNER_GID, f->owner_gid);
+	}
+	if (t == WARD_EV_TRUNCATE)
+		ward_rb_i64(b, WARD_F_LENGTH, f->arg);
+	if (f->fd >= 0)
+		ward_rb_i64(b, WARD_F_FD, f->fd);
+	add_str(b, WARD_F_SYSCALL, syscall_name(f->syscall));
+}
+
+static void add_addr(struct ward_rec_builder *b, uint16_t id, uint16_t family, const uint8_t *a)
+{
+	char s[INET6_ADDRSTRLEN];
+	if (family == AF_INET && inet_ntop(AF_INET, a, s, sizeof(s)))
+		add_str(b, id, s);
+	else if (family == AF_INET6 && inet_ntop(AF_INET6, a, s, sizeof(s)))
+		add_str(b, id, s);
+}
+
+static void add_net(struct ward_rec_builder *b, const struct kev *k)
+{
+	const struct wk_net *n = &k->p->net;
+	uint32_t t = k->h->type;
+	ward_rb_i64(b, WARD_F_RESULT, n->result);
+	ward_rb_i64(b, WARD_F_FD, n->fd);
+	ward_rb_u64(b, WARD_F_FAMILY, n->family);
+	ward_rb_u64(b, WARD_F_SOCK_TYPE, n->sock_type);
+	ward_rb_u64(b, WARD_F_PROTOCOL, n->protocol);
+	if (n->family == AF_UNIX_) {
+		add_str(b, t == WARD_EV_CONNECT ? WARD_F_REMOTE_ADDR : WARD_F_LOCAL_ADDR, k->str[0]);
+	} else {
+		add_addr(b, WARD_F_LOCAL_ADDR, n->family, n->local_addr);
+		ward_rb_u64(b, WARD_F_LOCAL_PORT, n->local_port);
+		if (t == WARD_EV_CONNECT || t == WARD_EV_ACCEPT) {
+			add_addr(b, WARD_F_REMOTE_ADDR, n->family, n->remote_addr);
+			ward_rb_u64(b, WARD_F_REMOTE_PORT, n->remote_port);
+		}
+	}
+	if (t == WARD_EV_LISTEN)
+		ward_rb_u64(b, WARD_F_BACKLOG, n->backlog);
+}
+
+static void add_cred(struct ward_rec_builder *b, const struct kev *k)
+{
+	const struct wk_cred *c = &k->p->cred;
+	ward_rb_i64(b, WARD_F_RESULT, c->result);
+	add_str(b, WARD_F_SYSCALL, syscall_name(c->syscall));
+	if (k->h->type == WARD_EV_CAPSET) {
+		ward_rb_i64(b, WARD_F_TARGET_PID, c->target_pid);
+		ward_rb_u64(b, WARD_F_CAP_EFFECTIVE, c->cap_eff);
+		ward_rb_u64(b, WARD_F_CAP_PERMITTED, c->cap_prm);
+		ward_rb_u64(b, WARD_F_CAP_INHERITABLE, c->cap_inh);
+		ward_rb_u64(b, WARD_F_OLD_CAP_EFFECTIVE, c->old_cap_eff);
+		ward_rb_u64(b, WARD_F_OLD_CAP_PERMITTED, c->old_cap_prm);
+		return;
+	}
+	ward_rb_u64(b, WARD_F_OLD_UID, c->old_uid);
+	ward_rb_u64(b, WARD_F_OLD_GID, c->old_gid);
+	ward_rb_u64(b, WARD_F_OLD_EUID, c->old_euid);
+	ward_rb_u64(b, WARD_F_OLD_EGID, c->old_egid);
+	ward_rb_u64(b, WARD_F_OLD_SUID, c->old_suid);
+	ward_rb_u64(b, WARD_F_NEW_UID, c->new_uid);
+	ward_rb_u64(b, WARD_F_NEW_GID, c->new_gid);
+	ward_rb_u64(b, WARD_F_NEW_EUID, c->new_euid);
+	ward_rb_u64(b, WARD_F_NEW_EGID, c->new_egid);
+	ward_rb_u64(b, WARD_F_NEW_SUID, c->new_suid);
+}
+
+static void add_target(struct ward_rec_builder *b, const struct kev *k)
+{
+	const struct wk_target *t = &k->p->target;
+	ward_rb_i64(b, WARD_F_RESULT, t->result);
+	add_str(b, WARD_F_SYSCALL, syscall_name(t->syscall));
+	ward_rb_i64(b, WARD_F_TARGET_PID, t->pid);
+	if (k->h->type == WARD_EV_PTRACE) {
+		ward_rb_u64(b, WARD_F_REQUEST, t->request);
+	} else {
+		ward_rb_i64(b, WARD_F_TARGET_TID, t->tid);
+		ward_rb_u64(b, WARD_F_SIGNAL, t->sig);
+	}
+	struct proc *target = t->pid > 0 ? proc_find((uint32_t)t->pid) : NULL;
+	if (target && target->exe)
+		add_str(b, WARD_F_TARGET_COMM, strrchr(target->exe, '/') ? strrchr(target->exe, '/') + 1
+									 : target->exe);
+}
+
+static void add_sys(struct ward_rec_builder *b, const struct kev *k)
+{
+	const struct wk_sys *s = &k->p->sys;
+	uint32_t t = k->h->type;
+	ward_rb_i64(b, WARD_F_RESULT, s->result);
+	add_str(b, WARD_F_SYSCALL, syscall_name(s->syscall));
+	if (s->fd >= 0)
+		ward_rb_i64(b, WARD_F_FD, s->fd);
+	switch (t) {
+	case WARD_EV_MODULE_LOAD:
+		add_str(b, WARD_F_PATH, k->str[0]);
+		add_str(b, WARD_F_ARGS, k->str[1]);
+		ward_rb_u64(b, WARD_F_FLAGS, s->flags);
+		break;
+	case WARD_EV_BPF:
+		ward_rb_u64(b, WARD_F_BPF_CMD, s->cmd);
+		ward_rb_u64(b, WARD_F_PROG_TYPE, s->prog_type);
+		ward_rb_u64(b, WARD_F_ATTACH_TYPE, s->attach_type);
+		ward_rb_u64(b, WARD_F_INSN_COUNT, s->insn_cnt);
+		add_str(b, WARD_F_NAME, k->str[0]);
+		break;
+	case WARD_EV_MOUNT:
+		add_str(b, WARD_F_SOURCE, k->str[0]);
+		add_str(b, WARD_F_PATH, k->str[1]);
+		add_str(b, WARD_F_FSTYPE, k->str[2]);
+		ward_rb_u64(b, WARD_F_FLAGS, s->flags);
+		break;
+	case WARD_EV_UMOUNT:
+		add_str(b, WARD_F_PATH, k->str[1]);
+		ward_rb_u64(b, WARD_F_FLAGS, s->flags);
+		break;
+	case WARD_EV_MEMFD_CREATE:
+		add_str(b, WARD_F_NAME, k->str[0]);
+		ward_rb_u64(b, WARD_F_FLAGS, s->flags);
+		break;
+	}
+}
+
+/* Process-table side effects that must happen before enrichment (exec: the
+ * event describes the new image) and the type's own fields. */
+static void add_lifecycle(struct ward_rec_builder *b, const struct kev *k)
+{
+	switch (k->h->type) {
+	case WARD_EV_FORK:
+		ward_rb_u64(b, WARD_F_CHILD_PID, k->p->fork.child_pid);
+		break;
+	case WARD_EV_EXEC:
+		add_str(b, WARD_F_FILENAME, k->str[1]);
+		break;
+	case WARD_EV_EXIT: {
+		uint32_t st = k->p->exit.status;
+		ward_rb_u64(b, WARD_F_EXIT_CODE, (st >> 8) & 0xff);
+		ward_rb_u64(b, WARD_F_EXIT_SIGNAL, st & 0x7f);
+		ward_rb_u64(b, WARD_F_CORE_DUMPED, (st & 0x80) ? 1 : 0);
+		break;
+	}
+	}
+}
+
+static void update_table_before(const struct kev *k, struct proc *p, size_t size)
+{
+	switch (k->h->type) {
+	case WARD_EV_EXEC: {
+		const char *exe = k->str[0] && strcmp(k->str[0], "/") ? k->str[0] : k->str[1];
+		proc_set_str(&p->exe, exe);
+		/* argv is raw (NUL-separated), not rebuilt: take it from the record */
+		const char *argv = (const char *)k->h + WK_FIXED_SIZE + k->h->str_len[0] + k->h->str_len[1];
+		proc_set_argv(p, argv, k->h->str_len[2]);
+		p->from_proc = 0;
+		break;
+	}
+	case WK_CWD:
+		proc_set_str(&p->cwd, k->str[0]);
+		break;
+	}
+	(void)size;
+}
+
+static void update_table_after(const struct kev *k, struct proc *p)
+{
+	if (k->h->type == WARD_EV_FORK)
+		proc_fork(k->p->fork.child_pid, p, k->p->fork.child_start_time);
+	else if (k->h->type == WARD_EV_EXIT)
+		proc_remove(k->h->pid);
+}
+
+int pipeline_on_record(void *ctx, void *data, size_t size)
+{
+	static struct kev k;
+	(void)ctx;
+	if (kev_parse(&k, data, size)) {
+		malformed++;
+		return 0;
+	}
+	uint32_t type = k.h->type;
+	if (type >= WK_MAX_TYPES || (type >= WARD_EV_MAX_ && type < WK_INTERNAL)) {
+		malformed++;
+		return 0;
+	}
+	struct proc *p = proc_get(k.h->pid);
+	update_table_before(&k, p, size);
+	seen[type]++;
+	if (type < WARD_EV_MAX_ && ((broker_mask() >> type) & 1)) {
+		struct ward_rec_builder b;
+		ward_rb_init(&b, recbuf, sizeof(recbuf), (uint16_t)type);
+		add_process(&b, &k, p);
+		if (type <= WARD_EV_EXIT)
+			add_lifecycle(&b, &k);
+		else if (type <= WARD_EV_SYMLINK)
+			add_file(&b, &k, p);
+		else if (type <= WARD_EV_ACCEPT)
+			add_net(&b, &k);
+		else if (type <= WARD_EV_CAPSET)
+			add_cred(&b, &k);
+		else if (type <= WARD_EV_SIGNAL)
+			add_target(&b, &k);
+		else
+			add_sys(&b, &k);
+		size_t n = ward_rb_finish(&b);
+		if (n) {
+			struct ward_rec *r = (struct ward_rec *)recbuf;
+			r->global_seq = ++global_seq;
+			r->time_ns = (uint64_t)((int64_t)k.h->ktime + boot_to_real_ns);
+			broker_deliver(type, recbuf, n);
+		} else {
+			malformed++;
+		}
+	}
+	update_table_after(&k, p);
+	return 0;
+}
+
+void pipeline_status(struct json_object *obj)
+{
+	struct json_object *ev = json_object_new_object();
+	uint64_t total_drops = 0;
+	for (uint32_t t = 1; t < WARD_EV_MAX_; t++) {
+		struct json_object *o = json_object_new_object();
+		uint64_t d = sensors_drops(t);
+		total_drops += d;
+		json_object_object_add(o, "seen", json_object_new_uint64(seen[t]));
+		json_object_object_add(o, "drops", json_object_new_uint64(d));
+		json_object_object_add(ev, ward_event_type_name(t), o);
+	}
+	total_drops += sensors_drops(WK_CWD);
+	json_object_object_add(obj, "events", ev);
+	json_object_object_add(obj, "ringbuf_drops", json_object_new_uint64(total_drops));
+	json_object_object_add(obj, "malformed_records", json_object_new_uint64(malformed));
+	json_object_object_add(obj, "global_seq", json_object_new_uint64(global_seq));
+	json_object_object_add(obj, "processes_tracked", json_object_new_uint64(proctable_count()));
+}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * pipeline.h — from a sensor record to a delivered event: check the record,
+ * keep the process table current (fork, exec, exit, cwd), enrich with the
+ * acting process, stamp global_seq and the time, hand to the broker.
+ */
+#ifndef WARDD_PIPELINE_H
+#define WARDD_PIPELINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct json_object;
+
+void pipeline_init(void);
+/* ring_buffer callback: one sensor record.  Always returns 0. */
+int pipeline_on_record(void *ctx, void *data, size_t size);
+/* Re-read the offset between boot time and wall-clock time. */
+void pipeline_sync_clock(void);
+/* Counters for `ward status`. */
+void pipeline_status(struct json_object *obj);
+uint64_t pipeline_global_seq(void);
+
+/* Exposed for unit tests: rebuild a path the sensors wrote leaf first. */
+size_t pipeline_unreverse(const char *src, size_t len, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* proctable.c — see proctable.h.  A chained hash table keyed by tgid. */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "proctable.h"
+
+#define NBUCKETS 65536u
+
+static struct proc **buckets;
+static size_t nprocs;
+
+/* cgroup id -> container id, so /proc/<pid>/cgroup is read once per cgroup */
+struct cgcache {
+	uint64_t cgroup_id;
+	char id[72];
+};
+#define CGCACHE_SIZE 1024u
+static struct cgcache cgcache[CGCACHE_SIZE];
+
+int proctable_init(void)
+{
+	buckets = calloc(NBUCKETS, sizeof(*buckets));
+	return buckets ? 0 : -ENOMEM;
+}
+
+static void proc_destroy(struct proc *p)
+{
+	free(p->exe);
+	free(p->argv);
+	free(p->cwd);
+	free(p);
+}
+
+void proctable_free(void)
+{
+	if (!buckets)
+		return;
+	for (size_t i = 0; i < NBUCKETS; i++) {
+		struct proc *p = buckets[i], *n;
+		for (; p; p = n) {
+			n = p->next;
+			proc_destroy(p);
+		}
+	}
+	free(buckets);
+	buckets = NULL;
+	nprocs = 0;
+}
+
+size_t proctable_count(void)
+{
+	return nprocs;
+}
+
+struct proc *proc_find(uint32_t pid)
+{
+	for (struct proc *p = buckets[pid % NBUCKETS]; p; p = p->next)
+		if (p->pid == pid)
+			return p;
+	return NULL;
+}
+
+static struct proc *proc_insert(uint32_t pid)
+{
+	struct proc *p = calloc(1, sizeof(*p));
+	if (!p)
+		fatal("calloc");
+	p->pid = pid;
+	p->next = buckets[pid % NBUCKETS];
+	buckets[pid % NBUCKETS] = p;
+	nprocs++;
+	return p;
+}
+
+void proc_remove(uint32_t pid)
+{
+	struct proc **pp = &buckets[pid % NBUCKETS];
+	for (; *pp; pp = &(*pp)->next) {
+		if ((*pp)->pid == pid) {
+			struct proc *p = *pp;
+			*pp = p->next;
+			proc_destroy(p);
+			nprocs--;
+			return;
+		}
+	}
+}
+
+void proc_set_str(char **field, const char *s)
+{
+	free(*field);
+	*field = s ? strdup(s) : NULL;
+}
+
+void proc_set_argv(struct proc *p, const char *argv, size_t len)
+{
+	free(p->argv);
+	p->argv = NULL;
+	p->argv_len = 0;
+	if (!argv || !len)
+		return;
+	p->argv = malloc(len);
+	if (!p->argv)
+		fatal("malloc");
+	memcpy(p->argv, argv, len);
+	p->argv_len = len;
+}
+
+/* Read a whole small /proc file; returns bytes read or -1. */
+static ssize_t read_small(const char *path, char *buf, size_t cap)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t total = 0, n;
+	while ((size_t)total < cap && (n = read(fd, buf + total, cap - (size_t)total)) > 0)
+		total += n;
+	close(fd);
+	return total;
+}
+
+static char *readlink_dup(const char *path)
+{
+	char buf[PATH_MAX];
+	ssize_t n = readlink(path, buf, sizeof(buf) - 1);
+	if (n < 0)
+		return NULL;
+	buf[n] = '\0';
+	return strdup(buf);
+}
+
+/* ppid and start time (clock ticks since boot) from /proc/<pid>/stat. */
+static void read_stat(struct proc *p)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%u/stat", p->pid);
+	ssize_t n = read_small(path, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	char *s = strrchr(buf, ')'); /* comm may contain spaces and parens */
+	if (!s)
+		return;
+	unsigned long long fields[20] = {0};
+	/* after ") ": state ppid pgrp session tty tpgid flags minflt cminflt
+	 * majflt cmajflt utime stime cutime cstime prio nice threads itreal start */
+	char state;
+	if (sscanf(s + 1, " %c %llu %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu",
+		   &state, &fields[0], &fields[1]) == 3) {
+		p->ppid = (uint32_t)fields[0];
+		long hz = sysconf(_SC_CLK_TCK);
+		p->start_time = fields[1] * (1000000000ull / (unsigned long long)(hz > 0 ? hz : 100));
+	}
+}
+
+static void fill_from_proc(struct proc *p)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%u/exe", p->pid);
+	proc_set_str(&p->exe, NULL);
+	p->exe = readlink_dup(path);
+	snprintf(path, sizeof(path), "/proc/%u/cwd", p->pid);
+	proc_set_str(&p->cwd, NULL);
+	p->cwd = readlink_dup(path);
+	char buf[4096];
+	snprintf(path, sizeof(path), "/proc/%u/cmdline", p->pid);
+	ssize_t n = read_small(path, buf, sizeof(buf));
+	proc_set_argv(p, n > 0 ? buf : NULL, n > 0 ? (size_t)n : 0);
+	read_stat(p);
+	p->from_proc = 1;
+}
+
+struct proc *proc_get(uint32_t pid)
+{
+	struct proc *p = proc_find(pid);
+	if (p)
+		return p;
+	p = proc_insert(pid);
+	fill_from_proc(p);
+	return p;
+}
+
+struct proc *proc_fork(uint32_t pid, const struct proc *parent, uint64_t start_time)
+{
+	proc_remove(pid); /* a stale entry of a reused pid */
+	struct proc *p = proc_insert(pid);
+	if (parent) {
+		p->ppid = parent->pid;
+		p->exe = parent->exe ? strdup(parent->exe) : NULL;
+		p->cwd = parent->cwd ? strdup(parent->cwd) : NULL;
+		proc_set_argv(p, parent->argv, parent->argv_len);
+		p->cgroup_id = parent->cgroup_id;
+		memcpy(p->container_id, parent->container_id, sizeof(p->container_id));
+	}
+	p->start_time = start_time;
+	return p;
+}
+
+int proctable_seed(void)
+{
+	DIR *d = opendir("/proc");
+	if (!d) {
+		log_warn("opendir /proc");
+		return 0;
+	}
+	int added = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		uint32_t pid = (uint32_t)strtoul(de->d_name, NULL, 10);
+		if (pid == 0 || proc_find(pid))
+			continue;
+		proc_get(pid);
+		added++;
+	}
+	closedir(d);
+	return added;
+}
+
+static int is_hex_run(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!isxdigit((unsigned char)s[i]) || isupper((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
+int container_id_from_cgroup_path(const char *path, char *out, size_t outlen)
+{
+	/* A container id is a run of 64 lowercase hex digits forming a whole
+	 * path component, or one after a runtime's prefix ("docker-",
+	 * "cri-containerd-", "crio-", "libpod-") with an optional ".scope". */
+	const char *s = path;
+	while (s && *s) {
+		const char *comp = s + (*s == '/');
+		const char *end = strchr(comp, '/');
+		size_t len = end ? (size_t)(end - comp) : strlen(comp);
+		for (size_t off = 0; off + 64 <= len; off++) {
+			if (off > 0 && comp[off - 1] != '-')
+				continue;
+			const char *c = comp + off;
+			size_t rest = len - off - 64;
+			if (is_hex_run(c, 64) &&
+			    (rest == 0 || (rest == 6 && strncmp(c + 64, ".scope", 6) == 0))) {
+				if (outlen < 65)
+					return 0;
+				memcpy(out, c, 64);
+				out[64] = '\0';
+				return 1;
+			}
+		}
+		s = end;
+	}
+	return 0;
+}
+
+const char *proc_container_id(struct proc *p, uint64_t cgroup_id)
+{
+	if (p->cgroup_id == cgroup_id && p->cgroup_id != 0)
+		return p->container_id[0] ? p->container_id : NULL;
+	p->cgroup_id = cgroup_id;
+	struct cgcache *c = &cgcache[cgroup_id % CGCACHE_SIZE];
+	if (c->cgroup_id != cgroup_id || cgroup_id == 0) {
+		char path[64], buf[4096];
+		snprintf(path, sizeof(path), "/proc/%u/cgroup", p->pid);
+		ssize_t n = read_small(path, buf, sizeof(buf) - 1);
+		c->cgroup_id = cgroup_id;
+		c->id[0] = '\0';
+		if (n > 0) {
+			buf[n] = '\0';
+			for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+				char *colon = strchr(line, ':');
+				colon = colon ? strchr(colon + 1, ':') : NULL;
+				if (colon && container_id_from_cgroup_path(colon + 1, c->id, sizeof(c->id)))
+					break;
+			}
+		}
+	}
+	memcpy(p->container_id, c->id, sizeof(p->container_id));
+	return p->container_id[0] ? p->container_id : NULL;
+}

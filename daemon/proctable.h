@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * proctable.h — wardd's table of live processes, by tgid.  Seeded from /proc
+ * at start so processes older than wardd are known; kept current by the
+ * fork, exec, exit and cwd events; a process the table missed is read from
+ * /proc the first time it acts.  Supplies the exe, argv, cwd and container
+ * id that a kernel event does not carry.
+ */
+#ifndef WARDD_PROCTABLE_H
+#define WARDD_PROCTABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct proc {
+	struct proc *next;    /* hash chain */
+	uint32_t pid;
+	uint32_t ppid;
+	uint64_t start_time;  /* boot-based ns, as the kernel's task->start_time */
+	uint64_t cgroup_id;
+	char *exe;            /* NULL if unknown */
+	char *argv;           /* NUL-separated, argv_len bytes; NULL if unknown */
+	size_t argv_len;
+	char *cwd;
+	char container_id[72];
+	int from_proc;        /* filled from /proc rather than from events */
+};
+
+/* Create an empty table.  Returns 0 or -ENOMEM. */
+int proctable_init(void);
+void proctable_free(void);
+/* Add every process in /proc.  Returns the number added. */
+int proctable_seed(void);
+/* Entry for @pid or NULL. */
+struct proc *proc_find(uint32_t pid);
+/* Entry for @pid, created from /proc (if the process lives) or empty. */
+struct proc *proc_get(uint32_t pid);
+/* Entry for a new child: a copy of @parent (may be NULL) under @pid. */
+struct proc *proc_fork(uint32_t pid, const struct proc *parent, uint64_t start_time);
+void proc_remove(uint32_t pid);
+size_t proctable_count(void);
+
+/* Replace a string member (copies @s; NULL clears). */
+void proc_set_str(char **field, const char *s);
+void proc_set_argv(struct proc *p, const char *argv, size_t len);
+/* Container id named by /proc/@pid/cgroup, looked up once per cgroup id. */
+const char *proc_container_id(struct proc *p, uint64_t cgroup_id);
+
+/* Container id in a cgroup path ("docker-<64 hex>.scope", "/docker/<id>",
+ * "cri-containerd-<id>", "crio-<id>", "libpod-<id>"); writes it to @out
+ * (at least 65 bytes) and returns 1, or returns 0. */
+int container_id_from_cgroup_path(const char *path, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * wardd.c — the broker's entry point and event loop.
+ *
+ * Order: parse options → seed the process table from /proc → load and attach
+ * the sensors → open the control socket → sd_notify READY → loop on epoll
+ * (sensor ring, control socket, clients, signals) → on SIGINT/SIGTERM detach
+ * every program and remove the socket.  Nothing is pinned, so nothing of
+ * ward stays in the kernel after wardd exits.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include <ward/ward.h>
+#include "broker.h"
+#include "log.h"
+#include "pipeline.h"
+#include "proctable.h"
+#include "sensors.h"
+#include "wire.h"
+
+#define POLL_MS 5 /* sensors wake wardd only in bulk; catch stragglers this often */
+
+static struct {
+	const char *runtime_dir;
+	const char *scope;
+	uint32_t ring_mb;
+	uint32_t client_ring_kb;
+	time_t started;
+	struct json_object *kernel; /* probed once at start */
+} opt;
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: wardd [options]\n"
+		"  -r, --runtime-dir DIR   sockets go here (default $WARD_RUNTIME_DIR or %s)\n"
+		"  -c, --cgroup DIR        report only tasks under this cgroup v2 directory\n"
+		"  -R, --ring-mb N         kernel ring buffer size in MiB (power of two, default 16)\n"
+		"  -C, --client-ring-kb N  each client's ring in KiB (power of two, default 8192)\n"
+		"  -v, --verbose           debug logging\n"
+		"  -h, --help\n"
+		"wardd runs in the foreground; as a service, systemd's Type=notify is supported.\n",
+		WARD_DEFAULT_RUNTIME_DIR);
+}
+
+static int is_pow2(uint64_t x)
+{
+	return x && !(x & (x - 1));
+}
+
+static void parse_args(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{"runtime-dir", required_argument, NULL, 'r'}, {"cgroup", required_argument, NULL, 'c'},
+		{"ring-mb", required_argument, NULL, 'R'},     {"client-ring-kb", required_argument, NULL, 'C'},
+		{"verbose", no_argument, NULL, 'v'},           {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0}};
+	const char *env = getenv("WARD_RUNTIME_DIR");
+	opt.runtime_dir = env && *env ? env : WARD_DEFAULT_RUNTIME_DIR;
+	opt.ring_mb = 16;
+	opt.client_ring_kb = 8192;
+	int c;
+	while ((c = getopt_long(argc, argv, "r:c:R:C:vh", lo, NULL)) != -1) {
+		switch (c) {
+		case 'r': opt.runtime_dir = optarg; break;
+		case 'c': opt.scope = optarg; break;
+		case 'R': opt.ring_mb = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'C': opt.client_ring_kb = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'v': log_verbose = 1; break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); exit(2);
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		exit(2);
+	}
+	if (!is_pow2(opt.ring_mb) || opt.ring_mb > 1024)
+		fatalx("--ring-mb must be a power of two up to 1024");
+	if (!is_pow2(opt.client_ring_kb) || opt.client_ring_kb < 64 || opt.client_ring_kb > 262144)
+		fatalx("--client-ring-kb must be a power of two from 64 to 262144");
+}
+
+/* sd_notify(3) without libsystemd: one datagram to $NOTIFY_SOCKET. */
+static void sd_notify_ready(void)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	if (!path || !*path)
+		return;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	size_t len = strlen(path);
+	if (len >= sizeof(sa.sun_path) || (path[0] != '/' && path[0] != '@'))
+		return;
+	memcpy(sa.sun_path, path, len);
+	if (path[0] == '@')
+		sa.sun_path[0] = '\0';
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	const char msg[] = "READY=1\nSTATUS=watching";
+	if (sendto(fd, msg, sizeof(msg) - 1, 0, (struct sockaddr *)&sa,
+		   (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len)) < 0)
+		log_warn("sd_notify");
+	close(fd);
+}
+
+static struct json_object *status_json(void)
+{
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "version", json_object_new_string(WARD_VERSION));
+	json_object_object_add(o, "pid", json_object_new_int64(getpid()));
+	json_object_object_add(o, "uptime_s", json_object_new_int64(time(NULL) - opt.started));
+	json_object_object_add(o, "runtime_dir", json_object_new_string(opt.runtime_dir));
+	json_object_object_add(o, "scope_cgroup", opt.scope ? json_object_new_string(opt.scope) : NULL);
+	json_object_object_add(o, "kernel", json_object_get(opt.kernel));
+	broker_status(o);
+	pipeline_status(o);
+	return o;
+}
+
+static void on_mask(uint64_t mask)
+{
+	int err = sensors_set_mask(mask);
+	if (err)
+		log_warnx("registering sensors for the new subscriptions: %s", strerror(-err));
+	else
+		log_debug("subscribed types now %#llx", (unsigned long long)mask);
+}
+
+static int add_fd(int epfd, int fd, void *tag)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = tag};
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static int tag_ring, tag_signal;
+
+static void run(int epfd, int sfd)
+{
+	struct epoll_event evs[64];
+	struct timespec last_sync;
+	clock_gettime(CLOCK_MONOTONIC, &last_sync);
+	for (;;) {
+		int n = epoll_wait(epfd, evs, 64, POLL_MS);
+		if (n < 0 && errno != EINTR)
+			fatal("epoll_wait");
+		for (int i = 0; i < n; i++) {
+			void *tag = evs[i].data.ptr;
+			if (tag == &tag_signal) {
+				struct signalfd_siginfo si;
+				if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+					log_info("signal %u: stopping", si.ssi_signo);
+					return;
+				}
+			} else if (tag != &tag_ring) {
+				broker_on_event(tag, evs[i].events);
+			}
+		}
+		/* The ring is read every turn: bulk wake-ups and the timeout
+		 * both end up here. */
+		int got = sensors_consume();
+		if (got < 0 && got != -EINTR)
+			log_warnx("ring buffer: %s", strerror(-got));
+		broker_flush();
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - last_sync.tv_sec >= 1) {
+			pipeline_sync_clock();
+			last_sync = now;
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	parse_args(argc, argv);
+	opt.started = time(NULL);
+	if (geteuid() != 0)
+		fatalx("wardd must run as root (it loads BPF programs)");
+	/* BPF maps are charged to memlock on older kernels. */
+	struct rlimit rl = {RLIM_INFINITY, RLIM_INFINITY};
+	setrlimit(RLIMIT_MEMLOCK, &rl);
+	signal(SIGPIPE, SIG_IGN);
+
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	int epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (sfd < 0 || epfd < 0)
+		fatal("signalfd/epoll");
+
+	if (proctable_init())
+		fatalx("out of memory");
+	pipeline_init();
+	int seeded = proctable_seed();
+
+	struct sensors_opts so = {.scope_cgroup = opt.scope, .ring_bytes = opt.ring_mb << 20};
+	int err = sensors_start(&so, pipeline_on_record, NULL);
+	if (err)
+		fatalx("cannot start the sensors: %s", strerror(-err));
+	opt.kernel = json_object_new_object();
+	sensors_probe_kernel(opt.kernel);
+
+	broker_set_status_fn(status_json);
+	err = broker_init(epfd, opt.runtime_dir, (uint64_t)opt.client_ring_kb << 10, on_mask);
+	if (err) {
+		sensors_stop();
+		fatalx("cannot open the control socket in %s: %s", opt.runtime_dir, strerror(-err));
+	}
+	if (add_fd(epfd, sensors_epoll_fd(), &tag_ring) || add_fd(epfd, sfd, &tag_signal)) {
+		sensors_stop();
+		fatal("epoll_ctl");
+	}
+	log_info("ready: %d processes known, socket %s/%s%s%s", seeded, opt.runtime_dir, WARD_SOCK_NAME,
+		 opt.scope ? ", scope " : "", opt.scope ? opt.scope : "");
+	sd_notify_ready();
+
+	run(epfd, sfd);
+
+	broker_shutdown();
+	sensors_stop();
+	json_object_put(opt.kernel);
+	proctable_free();
+	log_info("stopped; every program detached");
+	return 0;
+}

@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * libward — the client API of ward.
+ *
+ * A client connects to wardd (the broker) over a Unix socket in the runtime
+ * directory ($WARD_RUNTIME_DIR, default /run/ward), subscribes to event types,
+ * and receives events in batches through a shared-memory ring that wardd
+ * writes and the client only reads.  An eventfd tells the client when the
+ * ring has data; ward_client_fd() returns it for poll/epoll.
+ *
+ * Conventions (as in systemd's sd-* and libcurl):
+ *   - Handles are opaque.  Constructors are `int x_new(x **ret, ...)`.
+ *   - Every function that can fail returns a negative errno value on error
+ *     and leaves its output arguments unchanged.
+ *   - Every `_free` function accepts NULL and returns NULL.
+ *   - The library never prints and never calls exit().
+ *   - Event type and field numbers are only ever appended to: a number once
+ *     published keeps its meaning forever.
+ *
+ * Thread safety: a ward_client may be used by one thread at a time.
+ * Different clients are independent.
+ */
+#ifndef WARD_WARD_H
+#define WARD_WARD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Version of the protocol and of this header's ABI. */
+#define WARD_API_VERSION 1
+
+#include <ward/event_types.h>
+
+/*
+ * Event fields.  Stable numbers: only ever appended to.  An event carries the
+ * fields that apply to its type (docs/events.md); fields 1..31 describe the
+ * acting process and appear in every event.
+ */
+enum ward_field {
+	WARD_F_INVALID = 0,
+	/* the acting process (every event) */
+	WARD_F_PID = 1,           /* u64: thread-group id */
+	WARD_F_PPID = 2,          /* u64 */
+	WARD_F_UID = 3,           /* u64 */
+	WARD_F_GID = 4,           /* u64 */
+	WARD_F_EUID = 5,          /* u64 */
+	WARD_F_EGID = 6,          /* u64 */
+	WARD_F_COMM = 7,          /* str */
+	WARD_F_EXE = 8,           /* str: executable path, as the kernel resolved it */
+	WARD_F_ARGV = 9,          /* strv: NUL-separated arguments */
+	WARD_F_CWD = 10,          /* str */
+	WARD_F_START_TIME = 11,   /* u64: ns since boot (CLOCK_BOOTTIME) */
+	WARD_F_CGROUP_ID = 12,    /* u64: cgroup v2 id */
+	WARD_F_CONTAINER_ID = 13, /* str: container id named by the cgroup path */
+	WARD_F_TID = 14,          /* u64: thread id that acted */
+
+	/* the type's own object (see docs/events.md for which type has which) */
+	WARD_F_RESULT = 32,       /* i64: syscall return value (negative errno on failure) */
+	WARD_F_PATH = 33,         /* str */
+	WARD_F_NEW_PATH = 34,     /* str: rename and link destination */
+	WARD_F_LINK_TARGET = 35,  /* str: symlink contents */
+	WARD_F_FLAGS = 36,        /* u64 */
+	WARD_F_MODE = 37,         /* u64 */
+	WARD_F_OWNER_UID = 38,    /* i64: chown uid, -1 = unchanged */
+	WARD_F_OWNER_GID = 39,    /* i64: chown gid, -1 = unchanged */
+	WARD_F_LENGTH = 40,       /* i64: truncate length */
+	WARD_F_FD = 41,           /* i64 */
+	WARD_F_FAMILY = 42,       /* u64: AF_* */
+	WARD_F_PROTOCOL = 43,     /* u64: IPPROTO_* */
+	WARD_F_SOCK_TYPE = 44,    /* u64: SOCK_* */
+	WARD_F_LOCAL_ADDR = 45,   /* str */
+	WARD_F_LOCAL_PORT = 46,   /* u64 */
+	WARD_F_REMOTE_ADDR = 47,  /* str */
+	WARD_F_REMOTE_PORT = 48,  /* u64 */
+	WARD_F_BACKLOG = 49,      /* u64 */
+	WARD_F_TARGET_PID = 50,   /* i64 */
+	WARD_F_TARGET_TID = 51,   /* i64 */
+	WARD_F_SIGNAL = 52,       /* u64 */
+	WARD_F_REQUEST = 53,      /* u64: ptrace request */
+	WARD_F_OLD_UID = 54,      /* u64 */
+	WARD_F_OLD_GID = 55,      /* u64 */
+	WARD_F_OLD_EUID = 56,     /* u64 */
+	WARD_F_OLD_EGID = 57,     /* u64 */
+	WARD_F_NEW_UID = 58,      /* u64 */
+	WARD_F_NEW_GID = 59,      /* u64 */
+	WARD_F_NEW_EUID = 60,     /* u64 */
+	WARD_F_NEW_EGID = 61,     /* u64 */
+	WARD_F_SYSCALL = 62,      /* str: the syscall's name, where a type has several */
+	WARD_F_CAP_EFFECTIVE = 63,     /* u64 */
+	WARD_F_CAP_PERMITTED = 64,     /* u64 */
+	WARD_F_CAP_INHERITABLE = 65,   /* u64 */
+	WARD_F_OLD_CAP_EFFECTIVE = 66, /* u64 */
+	WARD_F_OLD_CAP_PERMITTED = 67, /* u64 */
+	WARD_F_NAME = 68,         /* str: memfd name, BPF program name */
+	WARD_F_ARGS = 69,         /* str: module parameters */
+	WARD_F_BPF_CMD = 70,      /* u64: BPF_* command */
+	WARD_F_PROG_TYPE = 71,    /* u64: BPF_PROG_TYPE_* */
+	WARD_F_ATTACH_TYPE = 72,  /* u64: BPF_* attach type */
+	WARD_F_INSN_COUNT = 73,   /* u64 */
+	WARD_F_SOURCE = 74,       /* str: mount source */
+	WARD_F_FSTYPE = 75,       /* str */
+	WARD_F_CHILD_PID = 76,    /* u64 */
+	WARD_F_EXIT_CODE = 77,    /* u64: exit status when exited normally */
+	WARD_F_EXIT_SIGNAL = 78,  /* u64: signal that ended the process, 0 if none */
+	WARD_F_CORE_DUMPED = 79,  /* u64: 1 if a core was dumped */
+	WARD_F_FILENAME = 80,     /* str: exec path as the caller passed it */
+	WARD_F_TARGET_COMM = 81,  /* str: comm of a signal/ptrace target, when known */
+	WARD_F_OLD_SUID = 82,     /* u64 */
+	WARD_F_NEW_SUID = 83,     /* u64 */
+	/* append new fields here */
+	WARD_F_MAX_
+};
+
+/* How a field's value is stored. */
+enum ward_field_kind {
+	WARD_KIND_NONE = 0,
+	WARD_KIND_U64 = 1,
+	WARD_KIND_I64 = 2,
+	WARD_KIND_STR = 3,  /* bytes followed by a NUL */
+	WARD_KIND_STRV = 4, /* NUL-terminated strings, one after another */
+};
+
+typedef struct ward_client ward_client;
+typedef struct ward_event ward_event;
+
+/* Statistics a client can read about itself. */
+struct ward_client_stats {
+	uint64_t received;  /* events handed to the caller */
+	uint64_t lost;      /* events wardd could not deliver (ring full) */
+	uint64_t gaps;      /* number of seq gaps the library observed */
+};
+
+/*
+ * ward_client_new() — connect to wardd and register as a client.
+ * @ret:  on success, *ret is set to a new handle; free it with ward_client_free().
+ * @name: a short name shown by `ward status` (copied; may be NULL).
+ * Connects to "$WARD_RUNTIME_DIR/ward.sock" (default /run/ward/ward.sock),
+ * maps the shared ring wardd creates for this client.
+ * Returns 0, or -ENOENT / -ECONNREFUSED when wardd is not running,
+ * -EPROTO on a protocol mismatch, -ENOMEM, or another negative errno.
+ */
+int ward_client_new(ward_client **ret, const char *name);
+
+/* ward_client_free() — disconnect and release everything.  NULL is a no-op.
+ * Events obtained from the client become invalid.  Always returns NULL. */
+ward_client *ward_client_free(ward_client *c);
+
+/*
+ * ward_client_subscribe() — replace the client's subscription with @types.
+ * @types: an array of @n enum ward_event_type values (n = 0 unsubscribes all).
+ * Waits for wardd's acknowledgement.  Returns 0, -EINVAL for an unknown type
+ * (subscription unchanged), -EPIPE if wardd went away, or another negative errno.
+ */
+int ward_client_subscribe(ward_client *c, const uint32_t *types, size_t n);
+
+/* ward_client_fd() — a file descriptor that becomes readable when events are
+ * waiting (for poll/epoll).  Owned by the client: do not close it.  After it
+ * polls readable, call ward_client_dispatch() or ward_client_next() with
+ * timeout 0. */
+int ward_client_fd(const ward_client *c);
+
+/*
+ * ward_client_next() — return the next event.
+ * @ev: set to an event owned by the client, valid until the next call of
+ *      ward_client_next(), ward_client_dispatch() or ward_client_free().
+ * @timeout_ms: -1 waits forever, 0 never waits.
+ * Returns 1 with *ev set, 0 on timeout (*ev unchanged), -EPIPE if wardd
+ * disconnected the client or went away, -EPROTO if the ring is corrupt, -EINTR.
+ */
+int ward_client_next(ward_client *c, const ward_event **ev, int timeout_ms);
+
+/* Callback for ward_client_dispatch(); return non-zero to stop early. */
+typedef int (*ward_event_fn)(const ward_event *ev, void *userdata);
+
+/*
+ * ward_client_dispatch() — call @fn for every event waiting (after waiting up
+ * to @timeout_ms for the first one), then release them to wardd in one step.
+ * This is the batch path: no syscall per event.
+ * Returns the number of events handled (0 on timeout) or a negative errno as
+ * for ward_client_next().
+ */
+int ward_client_dispatch(ward_client *c, ward_event_fn fn, void *userdata, int timeout_ms);
+
+/* ward_client_stats() — copy the client's counters into @st.  Returns 0. */
+int ward_client_stats(const ward_client *c, struct ward_client_stats *st);
+
+/*
+ * ward_client_status_json() — ask wardd for its status (as `ward status --json`).
+ * @ret: set to a NUL-terminated JSON text the caller frees with free().
+ * Returns 0 or a negative errno.
+ */
+int ward_client_status_json(ward_client *c, char **ret);
+
+/* ---- Events.  An event is read-only and owned by its client. ---- */
+
+uint32_t ward_event_type(const ward_event *ev);
+uint64_t ward_event_seq(const ward_event *ev);        /* per client, starts at 1 */
+uint64_t ward_event_global_seq(const ward_event *ev); /* per wardd instance */
+uint64_t ward_event_time(const ward_event *ev);       /* ns since the epoch (CLOCK_REALTIME) */
+
+/* ward_event_u64() — unsigned (U64) or signed (I64, cast) field @f into *out.
+ * Returns 0, -ENOENT if the event has no such field, -EINVAL if it is a string. */
+int ward_event_u64(const ward_event *ev, uint32_t f, uint64_t *out);
+/* ward_event_i64() — as ward_event_u64(), signed. */
+int ward_event_i64(const ward_event *ev, uint32_t f, int64_t *out);
+/* ward_event_str() — string (STR) or string-vector (STRV) field @f.
+ * *out points into the event (NUL-terminated; a STRV is several NUL-terminated
+ * strings one after another, *len bytes in all including the last NUL).
+ * @len may be NULL.  Returns 0, -ENOENT, or -EINVAL if not a string. */
+int ward_event_str(const ward_event *ev, uint32_t f, const char **out, size_t *len);
+
+/* ward_event_field_at() — iterate: the @i-th field present in the event.
+ * Returns its field number, or 0 when @i is past the last field. */
+uint32_t ward_event_field_at(const ward_event *ev, unsigned i);
+
+/* ---- Names ---- */
+
+/* "exec", "open", ...; NULL for an unknown type.  Static storage. */
+const char *ward_event_type_name(uint32_t type);
+/* The type named @name, or WARD_EV_INVALID. */
+uint32_t ward_event_type_from_name(const char *name);
+/* "pid", "path", ...; NULL for an unknown field.  Static storage. */
+const char *ward_field_name(uint32_t f);
+/* enum ward_field_kind of field @f; WARD_KIND_NONE if unknown. */
+int ward_field_kind(uint32_t f);
+/* Whether @f describes the acting process (goes under "process" in JSON). */
+int ward_field_is_process(uint32_t f);
+
+/* strerror-like text for a negative errno returned by libward; static. */
+const char *ward_strerror(int err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* WARD_WARD_H */

@@ -1,0 +1,691 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * libward.c — the client side of the wardd protocol (wire.h): the handshake
+ * on the control socket, request/reply messages, and consumption of the
+ * shared-memory event ring.  The names and record code live in names.c and
+ * record.c; this file implements the rest of ward.h.
+ *
+ * The ring is written by wardd and read here; nothing read from it is
+ * trusted until ward_rec_validate() has accepted it, so a corrupt ring
+ * yields -EPROTO instead of an out-of-bounds read.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ward/ward.h>
+#include "record.h"
+#include "wire.h"
+
+_Static_assert(WARD_EV_MAX_ <= 64, "notify_mask holds one bit per event type");
+
+#define CTL_MAP_SIZE 4096u
+#define SOCK_TIMEOUT_S 5       /* a hung wardd must not hang the client forever */
+#define DISPATCH_BATCH 4096    /* bound one ward_client_dispatch() call */
+#define RING_MIN (1ull << 12)  /* sanity bounds on the ring wardd offers */
+#define RING_MAX (1ull << 30)
+#define WELCOME_NFDS 3
+
+struct ward_client {
+	int sock;
+	int event_fd;
+	void *ring_map;       /* header page + data area, read-only */
+	size_t ring_map_len;
+	const struct ward_ring_hdr *hdr;
+	const uint8_t *data;
+	uint64_t size;        /* data bytes, power of two */
+	struct ward_ring_ctl *ctl;
+	uint64_t pos;         /* next byte to read */
+	uint64_t released;    /* last tail published to wardd */
+	uint64_t last_seq;
+	uint64_t received;
+	uint64_t gaps;
+	uint32_t client_id;
+};
+
+/* ---- control socket ---- */
+
+static int sock_path(struct sockaddr_un *sa, socklen_t *len)
+{
+	const char *dir = secure_getenv("WARD_RUNTIME_DIR");
+	if (!dir || !*dir)
+		dir = WARD_DEFAULT_RUNTIME_DIR;
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	int n = snprintf(sa->sun_path, sizeof(sa->sun_path), "%s/%s", dir, WARD_SOCK_NAME);
+	if (n < 0 || (size_t)n >= sizeof(sa->sun_path))
+		return -ENAMETOOLONG;
+	*len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + (size_t)n + 1);
+	return 0;
+}
+
+static int sock_connect(int *ret)
+{
+	struct sockaddr_un sa;
+	socklen_t salen;
+	int r = sock_path(&sa, &salen);
+	if (r < 0)
+		return r;
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	struct timeval tv = { .tv_sec = SOCK_TIMEOUT_S };
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
+	    connect(fd, (struct sockaddr *)&sa, salen) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	*ret = fd;
+	return 0;
+}
+
+static int io_error(int err)
+{
+	switch (err) {
+	case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+	case EWOULDBLOCK:
+#endif
+		return -ETIMEDOUT; /* SO_RCVTIMEO / SO_SNDTIMEO expired */
+	case ECONNRESET:
+	case ENOTCONN:
+		return -EPIPE;
+	default:
+		return -err;
+	}
+}
+
+static int msg_send(int fd, uint16_t type, const void *body, size_t len)
+{
+	struct ward_msg m = {
+		.magic = WARD_MSG_MAGIC,
+		.type = type,
+		.len = (uint32_t)(sizeof(m) + len),
+	};
+	struct iovec iov[2] = {
+		{ .iov_base = &m, .iov_len = sizeof(m) },
+		{ .iov_base = (void *)body, .iov_len = len },
+	};
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = len ? 2 : 1 };
+	ssize_t n;
+	do
+		n = sendmsg(fd, &mh, MSG_NOSIGNAL); /* never raise SIGPIPE in the caller */
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return io_error(errno);
+	return (size_t)n == sizeof(m) + len ? 0 : -EPROTO;
+}
+
+/* Close every descriptor an SCM_RIGHTS message brought in; store up to
+ * @nfds of them in @fds first if @fds is given.  Returns how many there were. */
+static size_t take_fds(struct msghdr *mh, int *fds, size_t nfds, bool keep)
+{
+	size_t count = 0;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		const uint8_t *p = CMSG_DATA(cm);
+		for (size_t i = 0; i < n; i++, count++) {
+			int fd;
+			memcpy(&fd, p + i * sizeof(int), sizeof(int));
+			if (keep && count < nfds)
+				fds[count] = fd;
+			else
+				close(fd);
+		}
+	}
+	return count;
+}
+
+static void close_fds(int *fds, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
+/*
+ * Receive one message of @type into @body (@cap bytes).  *len gets the body
+ * length.  If @fds is given, exactly @nfds descriptors must come with it;
+ * otherwise none may.  On error no descriptor is left open.
+ */
+static int msg_recv(int fd, uint16_t type, void *body, size_t cap, size_t *len,
+		    int *fds, size_t nfds)
+{
+	struct ward_msg m;
+	struct iovec iov[2] = {
+		{ .iov_base = &m, .iov_len = sizeof(m) },
+		{ .iov_base = body, .iov_len = cap },
+	};
+	union {
+		struct cmsghdr align;
+		uint8_t buf[CMSG_SPACE(sizeof(int) * WELCOME_NFDS)];
+	} ctrl;
+	struct msghdr mh = {
+		.msg_iov = iov, .msg_iovlen = 2,
+		.msg_control = ctrl.buf, .msg_controllen = sizeof(ctrl.buf),
+	};
+	ssize_t n;
+	do
+		n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return io_error(errno);
+	if (n == 0)
+		return -EPIPE;
+	size_t got = take_fds(&mh, fds, nfds, fds != NULL);
+	bool ok = !(mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) &&
+		  (size_t)n >= sizeof(m) && m.magic == WARD_MSG_MAGIC &&
+		  m.type == type && m.len == (size_t)n && got == (fds ? nfds : 0);
+	if (!ok) {
+		if (fds)
+			close_fds(fds, got < nfds ? got : nfds);
+		return -EPROTO;
+	}
+	*len = (size_t)n - sizeof(m);
+	return 0;
+}
+
+/* A fixed-size reply whose body is exactly @size bytes. */
+static int msg_recv_fixed(int fd, uint16_t type, void *body, size_t size, int *fds, size_t nfds)
+{
+	size_t len;
+	int r = msg_recv(fd, type, body, size, &len, fds, nfds);
+	if (r < 0)
+		return r;
+	if (len != size) {
+		if (fds)
+			close_fds(fds, nfds);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+/* After a failed request the reply may still arrive and would be taken as
+ * the answer to the next one; the connection is no longer usable, so shut it
+ * down (wardd then drops the client, and waits here report -EPIPE). */
+static int request_failed(ward_client *c, int err)
+{
+	shutdown(c->sock, SHUT_RDWR);
+	return err;
+}
+
+/* ---- handshake ---- */
+
+/* Copy @name into @dst (64 bytes, NUL-padded), not cutting a UTF-8 sequence. */
+static void copy_name(char dst[64], const char *name)
+{
+	memset(dst, 0, 64);
+	if (!name)
+		return;
+	size_t n = strnlen(name, 64);
+	if (n == 64) {
+		n = 63;
+		while (n > 0 && ((unsigned char)name[n] & 0xc0) == 0x80)
+			n--;
+	}
+	memcpy(dst, name, n);
+}
+
+static int map_ring(ward_client *c, int ring_fd, uint64_t ring_size)
+{
+	struct stat st;
+	if (ring_size < RING_MIN || ring_size > RING_MAX || (ring_size & (ring_size - 1)))
+		return -EPROTO;
+	size_t len = WARD_RING_HDR_SIZE + (size_t)ring_size;
+	/* a memfd shorter than the mapping would turn reads into SIGBUS */
+	if (fstat(ring_fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size < len)
+		return -EPROTO;
+	void *p = mmap(NULL, len, PROT_READ, MAP_SHARED, ring_fd, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	c->ring_map = p;
+	c->ring_map_len = len;
+	c->hdr = p;
+	c->data = (const uint8_t *)p + WARD_RING_HDR_SIZE;
+	c->size = ring_size;
+	if (c->hdr->magic != WARD_RING_MAGIC || c->hdr->version != WARD_API_VERSION ||
+	    c->hdr->size != ring_size)
+		return -EPROTO;
+	return 0;
+}
+
+static int map_ctl(ward_client *c, int ctl_fd)
+{
+	struct stat st;
+	if (fstat(ctl_fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size < sizeof(struct ward_ring_ctl))
+		return -EPROTO;
+	void *p = mmap(NULL, CTL_MAP_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, ctl_fd, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	c->ctl = p;
+	c->pos = c->released = __atomic_load_n(&c->ctl->tail, __ATOMIC_ACQUIRE);
+	return (c->pos & 7) ? -EPROTO : 0;
+}
+
+static int handshake(ward_client *c, const char *name)
+{
+	struct ward_msg_hello hello = { .api_version = WARD_API_VERSION };
+	copy_name(hello.name, name);
+	int r = msg_send(c->sock, WARD_MSG_HELLO, &hello, sizeof(hello));
+	if (r < 0)
+		return r;
+
+	struct ward_msg_welcome w;
+	int fds[WELCOME_NFDS];
+	r = msg_recv_fixed(c->sock, WARD_MSG_WELCOME, &w, sizeof(w), fds, WELCOME_NFDS);
+	if (r < 0)
+		return r;
+	c->event_fd = fds[2];
+	if (w.api_version != WARD_API_VERSION)
+		r = -EPROTO;
+	if (r == 0)
+		r = map_ring(c, fds[0], w.ring_size);
+	if (r == 0)
+		r = map_ctl(c, fds[1]);
+	/* the mappings keep the memfds alive */
+	close(fds[0]);
+	close(fds[1]);
+	c->client_id = w.client_id;
+	return r;
+}
+
+int ward_client_new(ward_client **ret, const char *name)
+{
+	if (!ret)
+		return -EINVAL;
+	ward_client *c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->sock = c->event_fd = -1;
+	int r = sock_connect(&c->sock);
+	if (r == 0)
+		r = handshake(c, name);
+	if (r < 0) {
+		ward_client_free(c);
+		return r;
+	}
+	*ret = c;
+	return 0;
+}
+
+ward_client *ward_client_free(ward_client *c)
+{
+	if (!c)
+		return NULL;
+	if (c->ctl)
+		munmap(c->ctl, CTL_MAP_SIZE);
+	if (c->ring_map)
+		munmap(c->ring_map, c->ring_map_len);
+	if (c->event_fd >= 0)
+		close(c->event_fd);
+	if (c->sock >= 0)
+		close(c->sock);
+	free(c);
+	return NULL;
+}
+
+/* ---- requests ---- */
+
+int ward_client_subscribe(ward_client *c, const uint32_t *types, size_t n)
+{
+	if (!c || (n && !types))
+		return -EINVAL;
+	struct ward_msg_subscribe sub = { 0 };
+	for (size_t i = 0; i < n; i++) {
+		if (types[i] == WARD_EV_INVALID || types[i] >= WARD_EV_MAX_)
+			return -EINVAL;
+		sub.notify_mask |= 1ull << types[i];
+	}
+	int r = msg_send(c->sock, WARD_MSG_SUBSCRIBE, &sub, sizeof(sub));
+	if (r < 0)
+		return request_failed(c, r);
+	struct ward_msg_reply rep;
+	r = msg_recv_fixed(c->sock, WARD_MSG_REPLY, &rep, sizeof(rep), NULL, 0);
+	if (r < 0)
+		return request_failed(c, r);
+	return rep.error <= 0 ? rep.error : -EPROTO;
+}
+
+int ward_client_status_json(ward_client *c, char **ret)
+{
+	if (!c || !ret)
+		return -EINVAL;
+	int r = msg_send(c->sock, WARD_MSG_STATUS, NULL, 0);
+	if (r < 0)
+		return request_failed(c, r);
+	size_t cap = WARD_MSG_MAX - sizeof(struct ward_msg), len;
+	char *buf = malloc(cap + 1);
+	if (!buf)
+		return request_failed(c, -ENOMEM);
+	r = msg_recv(c->sock, WARD_MSG_STATUS_REPLY, buf, cap, &len, NULL, 0);
+	if (r == 0 && memchr(buf, '\0', len))
+		r = -EPROTO; /* the body is text without NUL */
+	if (r < 0) {
+		free(buf);
+		return request_failed(c, r);
+	}
+	buf[len] = '\0';
+	char *shrunk = realloc(buf, len + 1);
+	*ret = shrunk ? shrunk : buf;
+	return 0;
+}
+
+/* ---- the ring ---- */
+
+static uint64_t ring_head(const ward_client *c)
+{
+	return __atomic_load_n(&c->hdr->head, __ATOMIC_ACQUIRE);
+}
+
+static void ring_release(ward_client *c)
+{
+	if (c->released == c->pos)
+		return;
+	__atomic_store_n(&c->ctl->tail, c->pos, __ATOMIC_RELEASE);
+	c->released = c->pos;
+}
+
+/*
+ * Find the record at pos, skipping padding.  Returns 1 with *rec set,
+ * 0 if the ring is empty, -EPROTO if it is corrupt (pos is then left at the
+ * bad record, so every later call reports it too).
+ */
+static int ring_peek(ward_client *c, const struct ward_rec **rec)
+{
+	for (;;) {
+		uint64_t avail = ring_head(c) - c->pos;
+		if (avail == 0)
+			return 0;
+		if (avail > c->size)
+			return -EPROTO;
+		uint64_t off = c->pos & (c->size - 1);
+		uint64_t rem = c->size - off;
+		if (rem < sizeof(struct ward_rec)) {
+			/* too short for any record, so wardd must have padded it,
+			 * with a short PAD stub or nothing at all */
+			if (avail < rem)
+				return -EPROTO;
+			c->pos += rem;
+			continue;
+		}
+		const struct ward_rec *r = (const void *)(c->data + off);
+		uint64_t lim = avail < rem ? avail : rem;
+		if (lim < sizeof(*r))
+			return -EPROTO;
+		if (r->type == WARD_REC_PAD) {
+			if (r->size != rem || avail < rem)
+				return -EPROTO;
+			c->pos += rem;
+			continue;
+		}
+		if (ward_rec_validate(r, (size_t)lim) < 0)
+			return -EPROTO;
+		*rec = r;
+		return 1;
+	}
+}
+
+/* The caller now owns @r: account for it and move past it. */
+static void ring_consume(ward_client *c, const struct ward_rec *r)
+{
+	if (c->last_seq != 0 && r->seq != c->last_seq + 1)
+		c->gaps++;
+	c->last_seq = r->seq;
+	c->received++;
+	c->pos += r->size;
+}
+
+/* ---- waiting ---- */
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int time_left(int timeout_ms, int64_t deadline)
+{
+	if (timeout_ms <= 0)
+		return timeout_ms;
+	int64_t left = deadline - now_ms();
+	return left > 0 ? (int)left : 0;
+}
+
+/* The socket is readable or hung up while no request is outstanding: that is
+ * wardd going away (or sending something it must not). */
+static int sock_check(ward_client *c, short revents)
+{
+	if (revents & POLLNVAL)
+		return -EBADF;
+	if (revents & (POLLHUP | POLLERR))
+		return -EPIPE;
+	char b;
+	ssize_t n = recv(c->sock, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+		return -EPIPE;
+	return n > 0 ? -EPROTO : 0;
+}
+
+/*
+ * Poll the eventfd and the socket for up to @timeout_ms.  The eventfd is
+ * read (drained) only once poll reports it readable: it may be a blocking
+ * descriptor, and O_NONBLOCK would change wardd's copy too, since both
+ * share one open file description.
+ */
+static int poll_once(ward_client *c, int timeout_ms)
+{
+	struct pollfd p[2] = {
+		{ .fd = c->event_fd, .events = POLLIN },
+		{ .fd = c->sock, .events = POLLIN },
+	};
+	if (poll(p, 2, timeout_ms) < 0)
+		return -errno;
+	if (p[1].revents) {
+		int r = sock_check(c, p[1].revents);
+		if (r < 0)
+			return r;
+	}
+	if (p[0].revents & POLLNVAL)
+		return -EBADF;
+	if (p[0].revents & POLLIN) {
+		uint64_t v;
+		if (read(c->event_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+			return -errno;
+	}
+	return 0;
+}
+
+/*
+ * Wait up to @timeout_ms for a record.  Whenever the ring is found empty,
+ * even with timeout 0, the eventfd is drained and ctl->waiting armed, so
+ * that a caller polling ward_client_fd() is woken by the next record.
+ * Draining comes before arming: a wake-up wardd sends after seeing waiting
+ * set must not be swallowed.
+ */
+static int ring_wait(ward_client *c, const struct ward_rec **rec, int timeout_ms)
+{
+	int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
+	bool drained = false;
+	for (;;) {
+		int r = ring_peek(c, rec);
+		if (r != 0)
+			return r;
+		if (__atomic_load_n(&c->hdr->closed, __ATOMIC_ACQUIRE))
+			return -EPIPE;
+		if (!drained && (r = poll_once(c, 0)) < 0)
+			return r;
+		__atomic_store_n(&c->ctl->waiting, 1, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&c->hdr->head, __ATOMIC_SEQ_CST) != c->pos) {
+			drained = false;
+			continue;
+		}
+		int left = time_left(timeout_ms, deadline);
+		if (left == 0)
+			return 0;
+		if ((r = poll_once(c, left)) < 0)
+			return r;
+		drained = true;
+	}
+}
+
+int ward_client_next(ward_client *c, const ward_event **ev, int timeout_ms)
+{
+	if (!c || !ev)
+		return -EINVAL;
+	ring_release(c); /* the event handed out last time is done with */
+	const struct ward_rec *r;
+	int k = ring_wait(c, &r, timeout_ms);
+	if (k <= 0)
+		return k;
+	ring_consume(c, r);
+	*ev = (const ward_event *)r;
+	return 1;
+}
+
+/* Keep ward_client_fd() readable while records are left behind by a cut-short
+ * batch, so a caller that dispatches once per wake-up does not stall.  An
+ * eventfd write only blocks near counter overflow, which cannot happen here. */
+static void kick(ward_client *c)
+{
+	uint64_t one = 1;
+	if (write(c->event_fd, &one, sizeof(one)) < 0) {
+		/* nothing to do: the next wait still sees the records */
+	}
+}
+
+int ward_client_dispatch(ward_client *c, ward_event_fn fn, void *userdata, int timeout_ms)
+{
+	if (!c || !fn)
+		return -EINVAL;
+	ring_release(c);
+	const struct ward_rec *r;
+	int k = ring_wait(c, &r, timeout_ms);
+	if (k <= 0)
+		return k;
+	int n = 0;
+	do {
+		ring_consume(c, r);
+		n++;
+		if (fn((const ward_event *)r, userdata) != 0 || n >= DISPATCH_BATCH)
+			break;
+	} while ((k = ring_peek(c, &r)) == 1);
+	/* an error met mid-batch is reported by the next call, at the same record */
+	ring_release(c);
+	if (k != 0 && ring_head(c) != c->pos)
+		kick(c);
+	return n;
+}
+
+int ward_client_fd(const ward_client *c)
+{
+	return c ? c->event_fd : -EINVAL;
+}
+
+int ward_client_stats(const ward_client *c, struct ward_client_stats *st)
+{
+	if (!c || !st)
+		return -EINVAL;
+	st->received = c->received;
+	st->lost = __atomic_load_n(&c->hdr->lost, __ATOMIC_RELAXED);
+	st->gaps = c->gaps;
+	return 0;
+}
+
+/* ---- events ---- */
+
+static const struct ward_rec *rec_of(const ward_event *ev)
+{
+	return (const struct ward_rec *)ev;
+}
+
+uint32_t ward_event_type(const ward_event *ev)
+{
+	return rec_of(ev)->type;
+}
+
+uint64_t ward_event_seq(const ward_event *ev)
+{
+	return rec_of(ev)->seq;
+}
+
+uint64_t ward_event_global_seq(const ward_event *ev)
+{
+	return rec_of(ev)->global_seq;
+}
+
+uint64_t ward_event_time(const ward_event *ev)
+{
+	return rec_of(ev)->time_ns;
+}
+
+static int find_num(const ward_event *ev, uint32_t f, uint64_t *out)
+{
+	if (f > UINT16_MAX)
+		return -ENOENT;
+	const struct ward_field_hdr *h = ward_rec_find(rec_of(ev), (uint16_t)f);
+	if (!h)
+		return -ENOENT;
+	if (h->kind != WARD_KIND_U64 && h->kind != WARD_KIND_I64)
+		return -EINVAL;
+	memcpy(out, h + 1, sizeof(*out));
+	return 0;
+}
+
+int ward_event_u64(const ward_event *ev, uint32_t f, uint64_t *out)
+{
+	uint64_t v;
+	int r = find_num(ev, f, &v);
+	if (r == 0)
+		*out = v;
+	return r;
+}
+
+int ward_event_i64(const ward_event *ev, uint32_t f, int64_t *out)
+{
+	uint64_t v;
+	int r = find_num(ev, f, &v);
+	if (r == 0)
+		*out = (int64_t)v;
+	return r;
+}
+
+int ward_event_str(const ward_event *ev, uint32_t f, const char **out, size_t *len)
+{
+	if (f > UINT16_MAX)
+		return -ENOENT;
+	const struct ward_field_hdr *h = ward_rec_find(rec_of(ev), (uint16_t)f);
+	if (!h)
+		return -ENOENT;
+	if (h->kind != WARD_KIND_STR && h->kind != WARD_KIND_STRV)
+		return -EINVAL;
+	*out = (const char *)(h + 1);
+	if (len)
+		*len = h->len;
+	return 0;
+}
+
+uint32_t ward_event_field_at(const ward_event *ev, unsigned i)
+{
+	const struct ward_field_hdr *h = ward_rec_field_at(rec_of(ev), i);
+	return h ? h->id : 0;
+}

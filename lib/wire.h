@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * wire.h — what crosses between wardd and a client.  Private to ward (wardd
+ * and libward are built from the same tree); clients see only ward.h.
+ *
+ * 1. Control socket: SOCK_SEQPACKET at $WARD_RUNTIME_DIR/ward.sock.  Each
+ *    datagram is one message: a struct ward_msg header followed by a body of
+ *    (len - sizeof(struct ward_msg)) bytes.  All integers little-endian (host
+ *    order; both ends are on the same host).  A message larger than
+ *    WARD_MSG_MAX, shorter than its header, with a bad magic, an unknown
+ *    type, or a body of the wrong size gets the sender disconnected.
+ *
+ *      client -> wardd   HELLO      struct ward_msg_hello
+ *      wardd  -> client  WELCOME    struct ward_msg_welcome + SCM_RIGHTS
+ *                                   [ring_fd (read-only), ctl_fd, event_fd]
+ *      client -> wardd   SUBSCRIBE  struct ward_msg_subscribe
+ *      wardd  -> client  REPLY      struct ward_msg_reply
+ *      client -> wardd   STATUS     (empty body)
+ *      wardd  -> client  STATUS_REPLY  JSON text (no NUL), up to WARD_MSG_MAX
+ *
+ *    Requests are answered in order; the client waits for each answer.
+ *
+ * 2. Event ring: a memfd of WARD_RING_HDR_SIZE + size bytes, size a power of
+ *    two.  wardd maps it read-write and seals it (F_SEAL_FUTURE_WRITE etc.);
+ *    the client maps it read-only.  Byte 0: struct ward_ring_hdr; data from
+ *    WARD_RING_HDR_SIZE.  wardd writes records at (head % size) and then
+ *    publishes head (release).  A record never wraps: when the next record
+ *    does not fit before the end of the data area, wardd writes a PAD record
+ *    (type WARD_REC_PAD) that fills the rest and starts again at offset 0.
+ *    When fewer than sizeof(struct ward_rec) bytes remain before the end,
+ *    there is no room for a PAD header: those bytes are skipped implicitly
+ *    (the reader moves to offset 0 as if a PAD record were there).
+ *
+ *    ctl memfd (one page, both sides read-write): struct ward_ring_ctl.
+ *    The client publishes tail (release) when it has finished with records;
+ *    wardd never writes a record over bytes the client has not released.
+ *    wardd treats tail as untrusted: a tail beyond head, or behind head by
+ *    more than size, disconnects the client.
+ *
+ *    Wake-up: before sleeping on event_fd, the client sets ctl->waiting = 1
+ *    and re-reads head; after publishing head, wardd reads waiting and, if
+ *    set, clears it and writes event_fd.  (seq_cst on both sides.)
+ *
+ * 3. Record: struct ward_rec, then nfields fields, each a struct ward_field_hdr
+ *    followed by len bytes padded with zeros to a multiple of 8.  U64/I64 values
+ *    are 8 bytes; STR is the bytes plus a NUL; STRV is strings each with its NUL.
+ */
+#ifndef WARD_WIRE_H
+#define WARD_WIRE_H
+
+#include <stdint.h>
+
+#define WARD_MSG_MAGIC 0x31445257u /* "WRD1" */
+#define WARD_MSG_MAX 65536u        /* largest message either side sends */
+#define WARD_SOCK_NAME "ward.sock"
+#define WARD_DEFAULT_RUNTIME_DIR "/run/ward"
+
+enum ward_msg_type {
+	WARD_MSG_HELLO = 1,
+	WARD_MSG_WELCOME = 2,
+	WARD_MSG_SUBSCRIBE = 3,
+	WARD_MSG_REPLY = 4,
+	WARD_MSG_STATUS = 5,
+	WARD_MSG_STATUS_REPLY = 6,
+};
+
+struct ward_msg {
+	uint32_t magic;
+	uint16_t type;
+	uint16_t flags; /* 0 */
+	uint32_t len;   /* header + body */
+	uint32_t reserved; /* 0 */
+};
+
+struct ward_msg_hello {
+	uint32_t api_version;
+	uint32_t ring_size_log2; /* 0 = wardd's default; else 16..28 */
+	char name[64];           /* NUL-padded */
+};
+
+struct ward_msg_welcome {
+	uint32_t api_version;
+	uint32_t client_id;
+	uint64_t ring_size; /* data bytes */
+};
+
+struct ward_msg_subscribe {
+	uint64_t notify_mask; /* bit t = enum ward_event_type t */
+	uint64_t reserved;    /* 0 */
+};
+
+struct ward_msg_reply {
+	int32_t error; /* 0 or negative errno */
+	uint32_t reserved;
+};
+
+#define WARD_RING_MAGIC 0x474e4952u /* "RING" */
+#define WARD_RING_HDR_SIZE 4096u
+
+struct ward_ring_hdr {
+	uint32_t magic;
+	uint32_t version;     /* WARD_API_VERSION */
+	uint64_t size;        /* data bytes, power of two */
+	uint64_t head;        /* producer position (bytes written, monotonic) */
+	uint64_t lost;        /* events wardd could not deliver to this client */
+	uint64_t next_seq;    /* seq the next record will carry */
+	uint32_t closed;      /* 1 when wardd has dropped this client */
+	uint32_t pad;
+};
+
+struct ward_ring_ctl {
+	uint64_t tail;     /* consumer position (bytes released) */
+	uint32_t waiting;  /* consumer is about to sleep on event_fd */
+	uint32_t pad;
+};
+
+#define WARD_REC_PAD 0xffffu
+#define WARD_REC_MAX 65536u /* largest record */
+
+struct ward_rec {
+	uint32_t size; /* whole record including this header, multiple of 8 */
+	uint16_t type; /* enum ward_event_type, or WARD_REC_PAD */
+	uint16_t nfields;
+	uint64_t seq;
+	uint64_t global_seq;
+	uint64_t time_ns;
+};
+
+struct ward_field_hdr {
+	uint16_t id;   /* enum ward_field */
+	uint16_t kind; /* enum ward_field_kind */
+	uint32_t len;  /* value bytes, before padding */
+};
+
+#define WARD_ALIGN8(x) (((x) + 7u) & ~(uint64_t)7u)
+
+#endif /* WARD_WIRE_H */
