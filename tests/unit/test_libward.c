@@ -65,7 +65,7 @@ struct fake {
 	uint8_t *data;
 	struct ward_ring_ctl *ctl;
 	int efd;
-	uint8_t msg[WARD_MSG_MAX + 4096];
+	_Alignas(8) uint8_t msg[WARD_MSG_MAX + 4096];
 };
 
 /* ---- the fake's socket side ---- */
@@ -82,6 +82,7 @@ static void send_msg(struct fake *f, uint16_t type, const void *body, size_t len
 		struct cmsghdr align;
 		char buf[CMSG_SPACE(sizeof(int) * 4)];
 	} ctrl;
+	memset(&ctrl, 0, sizeof(ctrl));
 	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
 	if (nfds) {
 		mh.msg_control = ctrl.buf;

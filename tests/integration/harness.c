@@ -1,0 +1,350 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* harness.c — see harness.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <linux/magic.h>
+
+#include "harness.h"
+#include "wire.h"
+
+#define MAX_KEPT 4096
+
+static struct {
+	pid_t wardd;
+	ward_client *client;
+	char rtdir[PATH_MAX];
+	char cgdir[PATH_MAX];
+	char tdir[PATH_MAX];
+	char log[PATH_MAX];
+	struct ward_rec *kept[MAX_KEPT];
+	int nkept;
+	int started;
+} H;
+
+const char *harness_wardd_log(void) { return H.log; }
+const char *harness_runtime_dir(void) { return H.rtdir; }
+const char *harness_cgroup_dir(void) { return H.cgdir; }
+const char *test_dir(void) { return H.tdir; }
+pid_t harness_wardd_pid(void) { return H.wardd; }
+ward_client *harness_client(void) { return H.client; }
+
+static long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* cgroup v2 root: /sys/fs/cgroup (unified) or /sys/fs/cgroup/unified (hybrid) */
+static const char *cgroup2_root(void)
+{
+	static const char *cands[] = {"/sys/fs/cgroup/unified", "/sys/fs/cgroup"};
+	for (size_t i = 0; i < 2; i++) {
+		struct statfs sf;
+		if (statfs(cands[i], &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC)
+			return cands[i];
+	}
+	return NULL;
+}
+
+static void wardd_stop(void)
+{
+	if (H.wardd <= 0)
+		return;
+	kill(H.wardd, SIGTERM);
+	for (long t0 = now_ms(); now_ms() - t0 < 10000;) {
+		if (waitpid(H.wardd, NULL, WNOHANG) == H.wardd) {
+			H.wardd = 0;
+			return;
+		}
+		usleep(10000);
+	}
+	kill(H.wardd, SIGKILL);
+	waitpid(H.wardd, NULL, 0);
+	H.wardd = 0;
+}
+
+static void rm_rf(const char *dir)
+{
+	char cmd[PATH_MAX + 32];
+	if (!dir[0])
+		return;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "harness: could not remove %s\n", dir);
+}
+
+void harness_stop(void)
+{
+	ward_client_free(H.client);
+	H.client = NULL;
+	wardd_stop();
+	drain_events();
+	if (H.cgdir[0]) {
+		/* children have exited; a stray one is moved out before rmdir */
+		char procs[PATH_MAX + 16];
+		snprintf(procs, sizeof(procs), "%s/cgroup.procs", H.cgdir);
+		FILE *f = fopen(procs, "re");
+		int pid;
+		while (f && fscanf(f, "%d", &pid) == 1)
+			kill(pid, SIGKILL);
+		if (f)
+			fclose(f);
+		for (int i = 0; i < 100 && rmdir(H.cgdir) && errno == EBUSY; i++)
+			usleep(10000);
+		H.cgdir[0] = '\0';
+	}
+	if (H.rtdir[0])
+		rm_rf(H.rtdir);
+	H.rtdir[0] = '\0';
+	if (H.tdir[0])
+		rm_rf(H.tdir);
+	H.tdir[0] = '\0';
+}
+
+static void on_fatal_signal(int sig)
+{
+	/* Leave nothing attached even when a test crashes or hangs. */
+	if (H.wardd > 0)
+		kill(H.wardd, SIGTERM);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static const char *wardd_path(void)
+{
+	const char *p = getenv("WARDD");
+	return p && *p ? p : WARDD_BUILD_PATH;
+}
+
+int harness_start(void)
+{
+	const char *root = cgroup2_root();
+	if (!root) {
+		fprintf(stderr, "harness: no cgroup v2 hierarchy mounted\n");
+		return -1;
+	}
+	snprintf(H.cgdir, sizeof(H.cgdir), "%s/ward-test-%d", root, (int)getpid());
+	if (mkdir(H.cgdir, 0755) && errno != EEXIST) {
+		fprintf(stderr, "harness: mkdir %s: %s\n", H.cgdir, strerror(errno));
+		H.cgdir[0] = '\0';
+		return -1;
+	}
+	snprintf(H.rtdir, sizeof(H.rtdir), "/tmp/ward-rt-XXXXXX");
+	snprintf(H.tdir, sizeof(H.tdir), "/tmp/ward-files-XXXXXX");
+	if (!mkdtemp(H.rtdir) || !mkdtemp(H.tdir))
+		return -1;
+	snprintf(H.log, sizeof(H.log), "%s/wardd.log", H.rtdir);
+	atexit(harness_stop);
+	signal(SIGALRM, on_fatal_signal);
+	signal(SIGSEGV, on_fatal_signal);
+	signal(SIGABRT, on_fatal_signal);
+	signal(SIGINT, on_fatal_signal);
+	signal(SIGTERM, on_fatal_signal);
+	alarm(600);
+
+	H.wardd = fork();
+	if (H.wardd == 0) {
+		int fd = open(H.log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execl(wardd_path(), "wardd", "--runtime-dir", H.rtdir, "--cgroup", H.cgdir,
+		      "--client-ring-kb", "16384", (char *)NULL);
+		_exit(127);
+	}
+	setenv("WARD_RUNTIME_DIR", H.rtdir, 1);
+	int err = -ENOENT;
+	for (long t0 = now_ms(); now_ms() - t0 < 15000; usleep(20000)) {
+		if (waitpid(H.wardd, NULL, WNOHANG) == H.wardd) {
+			H.wardd = 0;
+			fprintf(stderr, "harness: wardd exited at start; log %s\n", H.log);
+			return -1;
+		}
+		if ((err = ward_client_new(&H.client, "integration-test")) == 0)
+			break;
+	}
+	if (err) {
+		fprintf(stderr, "harness: cannot connect: %s\n", ward_strerror(err));
+		return -1;
+	}
+	uint32_t types[WARD_EV_MAX_];
+	size_t n = 0;
+	for (uint32_t t = 1; t < WARD_EV_MAX_; t++)
+		types[n++] = t;
+	if ((err = ward_client_subscribe(H.client, types, n))) {
+		fprintf(stderr, "harness: subscribe: %s\n", ward_strerror(err));
+		return -1;
+	}
+	H.started = 1;
+	return 0;
+}
+
+pid_t run_child(int (*fn)(void *), void *arg, int *status)
+{
+	int go[2];
+	if (pipe(go))
+		return -1;
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		char procs[PATH_MAX + 16];
+		snprintf(procs, sizeof(procs), "%s/cgroup.procs", H.cgdir);
+		int fd = open(procs, O_WRONLY);
+		if (fd < 0 || write(fd, "0", 1) != 1)
+			_exit(120);
+		close(fd);
+		close(go[1]);
+		char c;
+		if (read(go[0], &c, 1) != 1) /* parent has seen us move */
+			_exit(121);
+		_exit(fn(arg));
+	}
+	close(go[0]);
+	if (write(go[1], "g", 1) != 1)
+		return -1;
+	close(go[1]);
+	int st = 0;
+	for (long t0 = now_ms();; usleep(2000)) {
+		pid_t r = waitpid(pid, &st, WNOHANG);
+		if (r == pid)
+			break;
+		if (now_ms() - t0 > 20000) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+			break;
+		}
+	}
+	if (status)
+		*status = st;
+	return pid;
+}
+
+static struct ward_rec *copy_event(const ward_event *ev)
+{
+	const struct ward_rec *r = (const void *)ev;
+	struct ward_rec *c = malloc(r->size);
+	if (c)
+		memcpy(c, r, r->size);
+	return c;
+}
+
+static int matches(const struct ward_rec *r, uint32_t type, pid_t pid, const char *path)
+{
+	const ward_event *ev = (const void *)r;
+	uint64_t p = 0;
+	const char *s = NULL;
+	if (ward_event_type(ev) != type)
+		return 0;
+	if (pid && (ward_event_u64(ev, WARD_F_PID, &p) || p != (uint64_t)pid))
+		return 0;
+	if (path && (ward_event_str(ev, WARD_F_PATH, &s, NULL) || strcmp(s, path) != 0))
+		return 0;
+	return 1;
+}
+
+/* Take a kept event that matches, if any. */
+static const ward_event *take_kept(uint32_t type, pid_t pid, const char *path)
+{
+	for (int i = 0; i < H.nkept; i++) {
+		if (matches(H.kept[i], type, pid, path)) {
+			struct ward_rec *r = H.kept[i];
+			memmove(&H.kept[i], &H.kept[i + 1], sizeof(H.kept[0]) * (size_t)(H.nkept - i - 1));
+			H.nkept--;
+			return (const void *)r;
+		}
+	}
+	return NULL;
+}
+
+const ward_event *expect_event(uint32_t type, pid_t pid, const char *path)
+{
+	const ward_event *got = take_kept(type, pid, path);
+	for (long t0 = now_ms(); !got && now_ms() - t0 < EVENT_TIMEOUT_MS;) {
+		const ward_event *ev;
+		int r = ward_client_next(H.client, &ev, 100);
+		if (r < 0) {
+			fprintf(stderr, "harness: receive: %s\n", ward_strerror(r));
+			return NULL;
+		}
+		if (r == 0)
+			continue;
+		struct ward_rec *c = copy_event(ev);
+		if (!c)
+			return NULL;
+		if (matches(c, type, pid, path)) {
+			got = (const void *)c;
+		} else if (H.nkept < MAX_KEPT) {
+			H.kept[H.nkept++] = c;
+		} else {
+			free(c);
+		}
+	}
+	if (!got)
+		fprintf(stderr, "harness: no %s event from pid %d%s%s within %d ms\n",
+			ward_event_type_name(type), (int)pid, path ? " for " : "", path ? path : "",
+			EVENT_TIMEOUT_MS);
+	return got;
+}
+
+void drain_events(void)
+{
+	for (int i = 0; i < H.nkept; i++)
+		free(H.kept[i]);
+	H.nkept = 0;
+}
+
+static void missing(const ward_event *ev, uint32_t f)
+{
+	char msg[128];
+	snprintf(msg, sizeof(msg), "%s event has no field %s", ward_event_type_name(ward_event_type(ev)),
+		 ward_field_name(f));
+	fail_msg("%s", msg);
+}
+
+uint64_t ev_u64(const ward_event *ev, uint32_t f)
+{
+	uint64_t v = 0;
+	if (ward_event_u64(ev, f, &v))
+		missing(ev, f);
+	return v;
+}
+
+int64_t ev_i64(const ward_event *ev, uint32_t f)
+{
+	int64_t v = 0;
+	if (ward_event_i64(ev, f, &v))
+		missing(ev, f);
+	return v;
+}
+
+const char *ev_str(const ward_event *ev, uint32_t f)
+{
+	const char *s = NULL;
+	if (ward_event_str(ev, f, &s, NULL))
+		missing(ev, f);
+	return s;
+}
+
+int ev_has(const ward_event *ev, uint32_t f)
+{
+	return ward_event_field_at(ev, 0) && (ward_event_u64(ev, f, &(uint64_t){0}) == 0 ||
+					      ward_event_str(ev, f, &(const char *){NULL}, NULL) == 0);
+}

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * harness.h — integration tests on the real kernel.  The harness starts a
+ * private wardd (own runtime directory, scoped with --cgroup to a fresh test
+ * cgroup v2 directory so the sensors report nothing else), connects one
+ * libward client subscribed to every type, and runs each test's actions in a
+ * child process that first moves itself into the test cgroup.
+ *
+ * Safety: every wait has a timeout; wardd is stopped (SIGTERM, then SIGKILL)
+ * and the cgroup removed at exit, on a failed assertion and on a fatal
+ * signal; an alarm bounds the whole run.
+ */
+#ifndef WARD_TEST_HARNESS_H
+#define WARD_TEST_HARNESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <ward/ward.h>
+
+#define EVENT_TIMEOUT_MS 5000
+
+/* A copied event (the ring's copy is released as the test reads on). */
+struct tev {
+	const ward_event *ev; /* points into this allocation */
+};
+
+/* Start wardd and the client.  Returns 0 or -1 (with a message on stderr). */
+int harness_start(void);
+void harness_stop(void);
+/* Path of wardd's log (its stderr). */
+const char *harness_wardd_log(void);
+const char *harness_runtime_dir(void);
+const char *harness_cgroup_dir(void);
+pid_t harness_wardd_pid(void);
+ward_client *harness_client(void);
+
+/* Run @fn(@arg) in a child inside the test cgroup; the child exits with
+ * fn's return value.  Waits (bounded) for it.  Returns the child's pid and
+ * stores its wait status in *status (may be NULL); -1 on failure. */
+pid_t run_child(int (*fn)(void *), void *arg, int *status);
+
+/* Wait for the next event of @type whose process pid is @pid (0: any) and,
+ * if @path is not NULL, whose WARD_F_PATH equals it.  Events that do not
+ * match are kept for later calls.  Returns a copy the caller frees with
+ * free(), or NULL after EVENT_TIMEOUT_MS. */
+const ward_event *expect_event(uint32_t type, pid_t pid, const char *path);
+/* Forget every event received so far. */
+void drain_events(void);
+
+/* Field helpers that fail the current test when the field is missing. */
+uint64_t ev_u64(const ward_event *ev, uint32_t f);
+int64_t ev_i64(const ward_event *ev, uint32_t f);
+const char *ev_str(const ward_event *ev, uint32_t f);
+int ev_has(const ward_event *ev, uint32_t f);
+
+/* A fresh directory for a test's files (removed at harness_stop). */
+const char *test_dir(void);
+
+#endif
