@@ -180,15 +180,25 @@ static int field_json(const ward_event *ev, uint32_t f, json_object **out)
 	}
 }
 
+/* Which fields @ev has: one walk, rather than a lookup per field number. */
+static void fields_present(const ward_event *ev, bool present[WARD_F_MAX_])
+{
+	uint32_t f;
+	memset(present, 0, WARD_F_MAX_ * sizeof(bool));
+	for (unsigned i = 0; (f = ward_event_field_at(ev, i)) != 0; i++)
+		if (f < WARD_F_MAX_)
+			present[f] = true;
+}
+
 /* Every field of @ev with ward_field_is_process() == @process, by number. */
-static json_object *fields_json(const ward_event *ev, int process)
+static json_object *fields_json(const ward_event *ev, const bool present[WARD_F_MAX_], int process)
 {
 	json_object *o = json_object_new_object();
 	for (uint32_t f = 1; f < WARD_F_MAX_; f++) {
 		json_object *v;
-		if (ward_field_is_process(f) != process || !ward_field_name(f))
+		if (ward_field_is_process(f) != process)
 			continue;
-		if (field_json(ev, f, &v) == 0)
+		if (present[f] && field_json(ev, f, &v) == 0)
 			json_object_object_add(o, ward_field_name(f), v);
 		else if (f == WARD_F_CONTAINER_ID)
 			json_object_object_add(o, ward_field_name(f), NULL); /* null: not in a container */
@@ -214,6 +224,8 @@ static json_object *event_json(const ward_event *ev)
 	uint32_t type = ward_event_type(ev);
 	const char *name = ward_event_type_name(type);
 	const char *obj = type < WARD_EV_MAX_ ? object_names[type] : NULL;
+	bool present[WARD_F_MAX_];
+	fields_present(ev, present);
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "type", name ? json_object_new_string(name)
 					       : json_object_new_uint64(type));
@@ -221,8 +233,8 @@ static json_object *event_json(const ward_event *ev)
 	json_object_object_add(o, "seq", json_object_new_uint64(ward_event_seq(ev)));
 	json_object_object_add(o, "global_seq", json_object_new_uint64(ward_event_global_seq(ev)));
 	json_object_object_add(o, "time", time_json(ward_event_time(ev)));
-	json_object_object_add(o, "process", fields_json(ev, 1));
-	json_object_object_add(o, obj ? obj : "fields", fields_json(ev, 0));
+	json_object_object_add(o, "process", fields_json(ev, present, 1));
+	json_object_object_add(o, obj ? obj : "fields", fields_json(ev, present, 0));
 	return o;
 }
 
@@ -284,7 +296,9 @@ static int parse_types(const char *list, bool wanted[WARD_EV_MAX_])
 /* Returns the exit status: 0 on a stop signal or a closed stdout. */
 static int stream_events(ward_client *c)
 {
+	static char outbuf[1 << 16]; /* flushed once per batch, not per 4 KiB */
 	struct printer p = { 0 };
+	setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
 	while (!stop_requested) {
 		int n = ward_client_dispatch(c, print_event, &p, WAIT_MS);
 		if (n == -EINTR)
@@ -303,6 +317,15 @@ static int stream_events(ward_client *c)
 		}
 	}
 	return 0;
+}
+
+/* Gaps in the stream are otherwise silent: say so when leaving. */
+static void report_losses(const ward_client *c)
+{
+	struct ward_client_stats st;
+	if (ward_client_stats(c, &st) == 0 && (st.lost || st.gaps))
+		fprintf(stderr, "ward: %" PRIu64 " events lost (client ring full), %" PRIu64
+			" gaps seen in %" PRIu64 " events received\n", st.lost, st.gaps, st.received);
 }
 
 static int cmd_events(int argc, char **argv)
@@ -352,6 +375,7 @@ static int cmd_events(int argc, char **argv)
 	}
 	handle_signals();
 	int status = stream_events(c);
+	report_losses(c);
 	ward_client_free(c);
 	return status;
 }

@@ -132,6 +132,7 @@ struct ward_field_hdr {
 	uint32_t len;  /* value bytes, before padding */
 };
 
-#define WARD_ALIGN8(x) (((x) + 7u) & ~(uint64_t)7u)
+/* widen first: a 32-bit len near UINT32_MAX must not wrap to 0 */
+#define WARD_ALIGN8(x) (((uint64_t)(x) + 7u) & ~(uint64_t)7u)
 
 #endif /* WARD_WIRE_H */

@@ -30,7 +30,7 @@ static struct {
 	char rtdir[PATH_MAX];
 	char cgdir[PATH_MAX];
 	char tdir[PATH_MAX];
-	char log[PATH_MAX];
+	char log[PATH_MAX + 16];
 	struct ward_rec *kept[MAX_KEPT];
 	int nkept;
 	int started;

@@ -210,6 +210,16 @@ static void test_reject_bad_len(void **state)
 	field(3)->len = 0xfffffff0u; /* past the record */
 	assert_int_equal(ward_rec_validate(buf, n), -EPROTO);
 
+	/* lengths whose rounding up to 8 would wrap a 32-bit sum to 0 */
+	for (uint32_t len = 0xfffffff9u; len != 0; len++) {
+		n = build_sample();
+		field(3)->len = len;
+		assert_int_equal(ward_rec_validate(buf, n), -EPROTO);
+		n = build_sample();
+		field(2)->len = len;
+		assert_int_equal(ward_rec_validate(buf, n), -EPROTO);
+	}
+
 	n = build_sample();
 	field(2)->len = 0; /* a string holds at least its NUL */
 	assert_int_equal(ward_rec_validate(buf, n), -EPROTO);
