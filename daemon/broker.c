@@ -316,7 +316,7 @@ static const char *on_status(struct client *c, const void *body)
 	if (!B.status_fn)
 		return "no status available";
 	struct json_object *o = B.status_fn();
-	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	size_t len = strlen(s);
 	const char *err = NULL;
 	if (len + sizeof(struct ward_msg) > WARD_MSG_MAX)
@@ -410,7 +410,10 @@ void broker_on_event(void *tag, uint32_t events)
 
 static void publish(struct client *c)
 {
-	atomic_store_explicit((_Atomic uint64_t *)&c->hdr->head, c->head, memory_order_release);
+	/* seq_cst store, then load of waiting: pairs with the client's store of
+	 * waiting and load of head, so one of the two always sees the other
+	 * (a release store could pass the load and lose the wake-up). */
+	atomic_store((_Atomic uint64_t *)&c->hdr->head, c->head);
 	c->unflushed = 0;
 	if (atomic_load((_Atomic uint32_t *)&c->ctl->waiting)) {
 		atomic_store((_Atomic uint32_t *)&c->ctl->waiting, 0);

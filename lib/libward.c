@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -40,6 +41,7 @@ _Static_assert(WARD_EV_MAX_ <= 64, "notify_mask holds one bit per event type");
 struct ward_client {
 	int sock;
 	int event_fd;
+	int poll_fd; /* epoll of event_fd and sock, for ward_client_fd() */
 	void *ring_map;       /* header page + data area, read-only */
 	size_t ring_map_len;
 	const struct ward_ring_hdr *hdr;
@@ -308,6 +310,23 @@ static int handshake(ward_client *c, const char *name)
 	return r;
 }
 
+/* One descriptor for the caller's poll loop that turns readable both when
+ * events wait (eventfd) and when wardd goes away (the socket hangs up, which
+ * the eventfd alone would never show if wardd crashed). */
+static int make_poll_fd(ward_client *c)
+{
+	c->poll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (c->poll_fd < 0)
+		return -errno;
+	struct epoll_event ev = { .events = EPOLLIN };
+	if (epoll_ctl(c->poll_fd, EPOLL_CTL_ADD, c->event_fd, &ev))
+		return -errno;
+	ev.events = EPOLLRDHUP;
+	if (epoll_ctl(c->poll_fd, EPOLL_CTL_ADD, c->sock, &ev))
+		return -errno;
+	return 0;
+}
+
 int ward_client_new(ward_client **ret, const char *name)
 {
 	if (!ret)
@@ -315,10 +334,12 @@ int ward_client_new(ward_client **ret, const char *name)
 	ward_client *c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	c->sock = c->event_fd = -1;
+	c->sock = c->event_fd = c->poll_fd = -1;
 	int r = sock_connect(&c->sock);
 	if (r == 0)
 		r = handshake(c, name);
+	if (r == 0)
+		r = make_poll_fd(c);
 	if (r < 0) {
 		ward_client_free(c);
 		return r;
@@ -337,6 +358,8 @@ ward_client *ward_client_free(ward_client *c)
 		munmap(c->ring_map, c->ring_map_len);
 	if (c->event_fd >= 0)
 		close(c->event_fd);
+	if (c->poll_fd >= 0)
+		close(c->poll_fd);
 	if (c->sock >= 0)
 		close(c->sock);
 	free(c);
@@ -598,7 +621,7 @@ int ward_client_dispatch(ward_client *c, ward_event_fn fn, void *userdata, int t
 
 int ward_client_fd(const ward_client *c)
 {
-	return c ? c->event_fd : -EINVAL;
+	return c ? c->poll_fd : -EINVAL;
 }
 
 int ward_client_stats(const ward_client *c, struct ward_client_stats *st)
@@ -640,7 +663,8 @@ uint64_t ward_event_time(const ward_event *ev)
 
 static int find_num(const ward_event *ev, uint32_t f, uint64_t *out)
 {
-	if (f > UINT16_MAX)
+	/* fields unknown to this library were not checked: never read them */
+	if (f > UINT16_MAX || ward_field_kind(f) == WARD_KIND_NONE)
 		return -ENOENT;
 	const struct ward_field_hdr *h = ward_rec_find(rec_of(ev), (uint16_t)f);
 	if (!h)
@@ -671,7 +695,7 @@ int ward_event_i64(const ward_event *ev, uint32_t f, int64_t *out)
 
 int ward_event_str(const ward_event *ev, uint32_t f, const char **out, size_t *len)
 {
-	if (f > UINT16_MAX)
+	if (f > UINT16_MAX || ward_field_kind(f) == WARD_KIND_NONE)
 		return -ENOENT;
 	const struct ward_field_hdr *h = ward_rec_find(rec_of(ev), (uint16_t)f);
 	if (!h)

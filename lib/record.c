@@ -100,8 +100,16 @@ int ward_rec_validate(const void *rec, size_t avail)
 		p += sizeof(*h);
 		if (WARD_ALIGN8(h->len) > (size_t)(end - p))
 			return -EPROTO;
+		if (h->id == WARD_F_INVALID)
+			return -EPROTO;
 		int kind = ward_field_kind(h->id);
-		if (kind == WARD_KIND_NONE || kind != h->kind)
+		/* A field this library does not know (from a newer wardd) is
+		 * skipped by its length: field numbers are only appended. */
+		if (kind == WARD_KIND_NONE) {
+			p += WARD_ALIGN8(h->len);
+			continue;
+		}
+		if (kind != h->kind)
 			return -EPROTO;
 		switch (kind) {
 		case WARD_KIND_U64:

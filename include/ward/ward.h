@@ -157,10 +157,10 @@ ward_client *ward_client_free(ward_client *c);
  */
 int ward_client_subscribe(ward_client *c, const uint32_t *types, size_t n);
 
-/* ward_client_fd() — a file descriptor that becomes readable when events are
- * waiting (for poll/epoll).  Owned by the client: do not close it.  After it
- * polls readable, call ward_client_dispatch() or ward_client_next() with
- * timeout 0. */
+/* ward_client_fd() — a file descriptor for poll/epoll that becomes readable
+ * when events are waiting or when wardd has gone away.  Owned by the client:
+ * do not close it.  After it polls readable, call ward_client_dispatch() or
+ * ward_client_next() with timeout 0 (which returns -EPIPE if wardd is gone). */
 int ward_client_fd(const ward_client *c);
 
 /*
@@ -173,7 +173,8 @@ int ward_client_fd(const ward_client *c);
  */
 int ward_client_next(ward_client *c, const ward_event **ev, int timeout_ms);
 
-/* Callback for ward_client_dispatch(); return non-zero to stop early. */
+/* Callback for ward_client_dispatch(); return non-zero to stop early.
+ * @ev is valid only until the callback returns. */
 typedef int (*ward_event_fn)(const ward_event *ev, void *userdata);
 
 /*
