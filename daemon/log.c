@@ -9,10 +9,13 @@
 #include "log.h"
 
 int log_verbose;
+int log_quiet;
 
 static void vlog(const char *level, int with_errno, const char *fmt, va_list ap)
 {
 	int saved = errno;
+	if (log_quiet && level[0] != 'f')
+		return;
 	fprintf(stderr, "wardd: %s: ", level);
 	vfprintf(stderr, fmt, ap);
 	if (with_errno)

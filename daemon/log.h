@@ -10,6 +10,7 @@
 #define WARDD_PRINTF(a, b) __attribute__((format(printf, a, b)))
 
 extern int log_verbose;
+extern int log_quiet; /* only fatal messages (fuzzers) */
 
 void log_info(const char *fmt, ...) WARDD_PRINTF(1, 2);
 void log_debug(const char *fmt, ...) WARDD_PRINTF(1, 2);
