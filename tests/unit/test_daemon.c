@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * test_daemon.c — unit tests of wardd's pure parts: container ids from
+ * cgroup paths, the rebuild of leaf-first paths from the sensors, and the
+ * process table's fork/exit bookkeeping.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "pipeline.h"
+#include "proctable.h"
+
+#define ID64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+static void test_container_ids(void **state)
+{
+	char id[72];
+	static const char *const yes[] = {
+		"/system.slice/docker-" ID64 ".scope",
+		"/docker/" ID64,
+		"/kubepods/besteffort/pod1234/cri-containerd-" ID64 ".scope",
+		"/machine.slice/libpod-" ID64 ".scope/container",
+		"/crio-" ID64,
+	};
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		memset(id, 0, sizeof(id));
+		assert_int_equal(container_id_from_cgroup_path(yes[i], id, sizeof(id)), 1);
+		assert_string_equal(id, ID64);
+	}
+	static const char *const no[] = {
+		"/", "/user.slice/user-0.slice/session-1.scope", "",
+		"/docker/" ID64 "0",                 /* 65 hex digits */
+		"/docker/0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef", /* upper */
+		"/x" ID64,                           /* not at a component start or after '-' */
+		"/docker-" ID64 ".scopes",
+	};
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		assert_int_equal(container_id_from_cgroup_path(no[i], id, sizeof(id)), 0);
+	/* too small an output buffer is a "no", never an overflow */
+	assert_int_equal(container_id_from_cgroup_path("/docker/" ID64, id, 10), 0);
+}
+
+static void test_unreverse(void **state)
+{
+	char out[64];
+	static const char leaf_first[] = "passwd\0etc\0";
+	assert_int_equal(pipeline_unreverse(leaf_first, sizeof(leaf_first) - 1, out, sizeof(out)), 11);
+	assert_string_equal(out, "/etc/passwd");
+	assert_int_equal(pipeline_unreverse("", 0, out, sizeof(out)), 1);
+	assert_string_equal(out, "/");
+	static const char one[] = "tmp\0";
+	pipeline_unreverse(one, sizeof(one) - 1, out, sizeof(out));
+	assert_string_equal(out, "/tmp");
+	/* a path longer than the output keeps the components that fit, from the top */
+	static const char deep[] = "cccccccccc\0bbbbbbbbbb\0aaaaaaaaaa\0";
+	pipeline_unreverse(deep, sizeof(deep) - 1, out, 24);
+	assert_string_equal(out, "/aaaaaaaaaa/bbbbbbbbbb");
+	/* a cut last component (no final NUL) is still bounded */
+	static const char cut[] = "abc\0de";
+	pipeline_unreverse(cut, sizeof(cut) - 1, out, sizeof(out));
+	assert_true(strlen(out) < sizeof(out));
+}
+
+static void test_proctable_fork_exit(void **state)
+{
+	assert_int_equal(proctable_init(), 0);
+	struct proc *self = proc_get((uint32_t)getpid());
+	assert_non_null(self);
+	assert_non_null(self->exe); /* read from /proc */
+	assert_non_null(self->cwd);
+	assert_true(self->argv_len > 0);
+	proc_set_str(&self->cwd, "/somewhere");
+	struct proc *child = proc_fork(999999, self, 42);
+	assert_int_equal(child->ppid, (uint32_t)getpid());
+	assert_string_equal(child->cwd, "/somewhere");
+	assert_string_equal(child->exe, self->exe);
+	assert_int_equal(child->start_time, 42);
+	assert_ptr_equal(proc_find(999999), child);
+	size_t n = proctable_count();
+	proc_remove(999999);
+	assert_null(proc_find(999999));
+	assert_int_equal(proctable_count(), n - 1);
+	proctable_free();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_container_ids),
+		cmocka_unit_test(test_unreverse),
+		cmocka_unit_test(test_proctable_fork_exit),
+	};
+	return cmocka_run_group_tests_name("daemon", tests, NULL, NULL);
+}
