@@ -25,7 +25,7 @@
 #endif
 #define WK_NR_SYSCALLS 512
 #define WK_NAME_MAX 256
-#define WK_PATH_DEPTH 48
+#define WK_PATH_DEPTH 160 /* steps: components plus mount crossings */
 
 /* The one ring buffer every sensor writes to (size set by wardd). */
 struct {
@@ -102,16 +102,19 @@ struct {
 	__type(value, struct wk_stash);
 } wk_stash_map SEC(".maps");
 
-/* Per-CPU scratch where an event is assembled before it is copied into the
- * ring (records have variable length; bpf_ringbuf_output copies only the used
- * part).  Tracepoint programs do not nest on one CPU. */
-#define WK_SCRATCH_MASK 16383 /* > WK_EVENT_MAX: masked offsets stay inside */
+/* Scratch where an event is assembled before it is copied into the ring
+ * (records have variable length; bpf_ringbuf_output copies only the used
+ * part).  One slot per CPU, indexed by CPU id: tracepoint programs do not
+ * nest on one CPU.  A plain array rather than a per-CPU one because a
+ * per-CPU value is limited to 32 KiB.  wardd sets max_entries to the number
+ * of possible CPUs. */
+#define WK_SCRATCH_MASK 32767 /* > WK_EVENT_MAX: masked offsets stay inside */
 struct wk_scratch {
 	__u8 buf[WK_SCRATCH_MASK + 1 + WK_NAME_MAX];
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct wk_scratch);
@@ -158,8 +161,8 @@ static __always_inline bool wk_type_subscribed(__u32 type)
 /* Scratch buffer, or NULL (never on a working kernel). */
 static __always_inline __u8 *wk_scratch(void)
 {
-	__u32 zero = 0;
-	struct wk_scratch *s = bpf_map_lookup_elem(&wk_scratch_map, &zero);
+	__u32 cpu = bpf_get_smp_processor_id();
+	struct wk_scratch *s = bpf_map_lookup_elem(&wk_scratch_map, &cpu);
 	return s ? s->buf : NULL;
 }
 
@@ -171,11 +174,12 @@ static __always_inline void wk_fill_hdr(struct wk_hdr *h, __u16 type)
 
 	h->type = type;
 	h->size = 0;
-	h->str_len[0] = h->str_len[1] = h->str_len[2] = 0;
+	h->str_len[0] = h->str_len[1] = h->str_len[2] = h->str_len[3] = 0;
 	h->str_rev = 0;
+	h->pad16 = 0;
 	h->ktime = bpf_ktime_get_boot_ns();
 	h->cgroup_id = bpf_get_current_cgroup_id();
-	h->start_time = BPF_CORE_READ(t, group_leader, start_time);
+	h->start_time = BPF_CORE_READ(t, group_leader, start_boottime);
 	h->pid = id >> 32;
 	h->tid = (__u32)id;
 	h->ppid = BPF_CORE_READ(t, real_parent, tgid);
@@ -196,6 +200,8 @@ static __always_inline __u32 wk_str_off(struct wk_hdr *h, int i)
 		off += h->str_len[0];
 	if (i > 1)
 		off += h->str_len[1];
+	if (i > 2)
+		off += h->str_len[2];
 	return off;
 }
 
@@ -229,6 +235,7 @@ struct wk_walk {
 	struct mount *mnt;
 	__u32 base;
 	__u32 len;
+	__u32 done; /* reached the root: nothing was cut */
 };
 
 /* One step of the walk: write the current component, move to the parent,
@@ -245,8 +252,10 @@ static long wk_walk_step(__u64 idx, void *arg)
 	struct dentry *mroot = BPF_CORE_READ(mnt, mnt.mnt_root);
 	if (d == mroot || d == parent) {
 		struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
-		if (up == mnt || !up)
-			return 1; /* the root of this mount tree */
+		if (up == mnt || !up) {
+			w->done = 1; /* the root of this mount tree */
+			return 1;
+		}
 		w->d = BPF_CORE_READ(mnt, mnt_mountpoint);
 		w->mnt = up;
 		return 0;
@@ -256,8 +265,10 @@ static long wk_walk_step(__u64 idx, void *arg)
 	const unsigned char *name = BPF_CORE_READ(d, d_name.name);
 	__u32 off = (w->base + w->len) & (WK_SCRATCH_MASK);
 	long n = bpf_probe_read_kernel_str(ev + off, WK_NAME_MAX, name);
-	if (n <= 1)
+	if (n <= 1) {
+		w->done = 1; /* unreadable name: stop here rather than guess */
 		return 1;
+	}
 	w->len += n;
 	w->d = parent;
 	return 0;
@@ -277,12 +288,15 @@ static __always_inline void wk_path_str(__u8 *ev, int i, struct dentry *d, struc
 		.mnt = container_of(vm, struct mount, mnt),
 		.base = wk_str_off(h, i),
 		.len = 0,
+		.done = 0,
 	};
 	if (!d || !vm)
 		return;
 	bpf_loop(WK_PATH_DEPTH, wk_walk_step, &w, 0);
 	h->str_len[i & 3] = w.len;
 	h->str_rev |= WK_REV(i);
+	if (!w.done)
+		h->str_rev |= WK_CUT(i);
 }
 
 /* The struct file behind descriptor @fd of the current task, or NULL. */
@@ -313,7 +327,7 @@ static __always_inline void wk_fd_path(__u8 *ev, int i, int fd)
 static __always_inline __u32 wk_size(__u8 *ev)
 {
 	struct wk_hdr *h = (struct wk_hdr *)ev;
-	return WK_FIXED_SIZE + h->str_len[0] + h->str_len[1] + h->str_len[2];
+	return WK_FIXED_SIZE + h->str_len[0] + h->str_len[1] + h->str_len[2] + h->str_len[3];
 }
 
 /* Copy the record into the ring buffer; count a drop if it does not fit.

@@ -8,12 +8,22 @@
  */
 #include "common.bpf.h"
 
+#define TS_COMPAT 0x0002 /* x86: the current syscall is a 32-bit one */
+
+/* A 32-bit syscall (int 0x80 or a 32-bit process) numbers its calls
+ * differently: it must not run the 64-bit sensor of the same number. */
+static __always_inline bool in_compat_syscall(void)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	return BPF_CORE_READ(t, thread_info.status) & TS_COMPAT;
+}
+
 SEC("raw_tp/sys_exit")
 int wk_dispatch_exit(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct pt_regs *regs = WK_REGS(ctx);
 	long nr = WK_NR(regs);
-	if (nr < 0 || nr >= WK_NR_SYSCALLS)
+	if (nr < 0 || nr >= WK_NR_SYSCALLS || in_compat_syscall())
 		return 0;
 	bpf_tail_call(ctx, &wk_sys_exit, (__u32)nr);
 	return 0;
@@ -23,7 +33,7 @@ SEC("raw_tp/sys_enter")
 int wk_dispatch_enter(struct bpf_raw_tracepoint_args *ctx)
 {
 	long nr = (long)ctx->args[1];
-	if (nr < 0 || nr >= WK_NR_SYSCALLS)
+	if (nr < 0 || nr >= WK_NR_SYSCALLS || in_compat_syscall())
 		return 0;
 	bpf_tail_call(ctx, &wk_sys_enter, (__u32)nr);
 	return 0;

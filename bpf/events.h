@@ -26,7 +26,7 @@
 
 #include "../include/ward/event_types.h"
 
-#define WK_NSTR 3
+#define WK_NSTR 4
 #define WK_STR_MAX 4096         /* one user string */
 #define WK_PATH_BUF 4096        /* one dentry-walk path */
 #define WK_ARGV_MAX 4096        /* exec arguments */
@@ -38,17 +38,20 @@ enum wk_internal_type {
 	WK_CWD = 100,          /* chdir/fchdir succeeded: str0 = new cwd (rev) */
 };
 
-/* hdr.str_rev bits */
+/* hdr.str_rev bits: string i is a leaf-first path; string i was cut at the
+ * walk's depth or size limit (its top components are missing). */
 #define WK_REV(i) (1u << (i))
+#define WK_CUT(i) (1u << (8 + (i)))
 
 struct wk_hdr {
 	__u16 type;
 	__u16 size;           /* whole record */
 	__u16 str_len[WK_NSTR];
-	__u16 str_rev;
+	__u16 str_rev;        /* WK_REV / WK_CUT bits */
+	__u16 pad16;
 	__u64 ktime;          /* bpf_ktime_get_boot_ns() */
 	__u64 cgroup_id;
-	__u64 start_time;     /* task->group_leader->start_time (boot-based ns) */
+	__u64 start_time;     /* task->group_leader->start_boottime (CLOCK_BOOTTIME ns) */
 	__u32 pid;            /* tgid */
 	__u32 tid;
 	__u32 ppid;
@@ -87,8 +90,8 @@ struct wk_file {
 	__u32 syscall;        /* syscall number */
 	__u32 pad;
 	/* str0: path (rev if resolved from an fd), str1: second path (rename,
-	 * link, symlink), str2: the directory a relative str0 is resolved
-	 * against, when it is not the cwd (rev) */
+	 * link, symlink), str2 / str3: the directory a relative str0 / str1 is
+	 * resolved against, when it is not the cwd (rev) */
 };
 
 struct wk_net {
@@ -154,7 +157,7 @@ union wk_payload {
 /* Header + payload: strings start at this offset. */
 #define WK_FIXED_SIZE (sizeof(struct wk_hdr) + sizeof(union wk_payload))
 /* Largest record the sensors write. */
-#define WK_EVENT_MAX (WK_FIXED_SIZE + WK_PATH_BUF + WK_STR_MAX + WK_ARGV_MAX)
+#define WK_EVENT_MAX (WK_FIXED_SIZE + 2 * WK_PATH_BUF + 2 * WK_STR_MAX)
 
 /* Slots of the wk_config array map. */
 enum wk_config_key {

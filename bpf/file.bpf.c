@@ -33,18 +33,31 @@ static __always_inline __u8 *file_begin(struct bpf_raw_tracepoint_args *ctx, __u
 	return ev;
 }
 
-/* str0 = user path; str2 = dirfd's path when @upath is relative to it. */
+/* First byte of a user string (0 if unreadable). */
+static __always_inline char first_char(const char *upath)
+{
+	char c = 0;
+	bpf_probe_read_user(&c, 1, upath);
+	return c;
+}
+
+/*
+ * str0 = the path as passed; when it is relative to a real dirfd, str2 =
+ * that directory (dentry walk).  An empty path with a real dirfd
+ * (AT_EMPTY_PATH) names the dirfd itself: str0 = its path.
+ */
 static __always_inline void file_path_at(__u8 *ev, struct wk_file *p, int dirfd, const char *upath)
 {
+	char first = first_char(upath);
 	p->dirfd = dirfd;
-	wk_user_str(ev, 0, upath);
-	char first = 0;
-	bpf_probe_read_user(&first, 1, upath);
-	if (first != '/' && dirfd != AT_FDCWD) {
-		struct wk_hdr *h = (struct wk_hdr *)ev;
-		h->str_len[1] = 0; /* slot 1 stays empty; slot 2 follows slot 0 */
-		wk_fd_path(ev, 2, dirfd);
+	if (first == '\0' && dirfd >= 0) {
+		p->fd = dirfd;
+		wk_fd_path(ev, 0, dirfd);
+		return;
 	}
+	wk_user_str(ev, 0, upath);
+	if (first != '/' && dirfd != AT_FDCWD)
+		wk_fd_path(ev, 2, dirfd); /* slot 1 stays empty */
 }
 
 /* ---- open / create ---- */
@@ -190,17 +203,24 @@ int wk_unlinkat_exit(struct bpf_raw_tracepoint_args *ctx)
 
 /* ---- rename, link, symlink: two paths ---- */
 
+/* Two paths, each relative to its own dirfd: str0/str1 as passed, str2/str3
+ * the directories they are relative to when those are not the cwd. */
 static __always_inline int do_two_paths(struct bpf_raw_tracepoint_args *ctx, __u16 type,
-					int dirfd, const char *p0, const char *p1, __u32 flags)
+					int dirfd0, const char *p0, int dirfd1, const char *p1,
+					__u32 flags)
 {
 	struct wk_file *p;
 	__u8 *ev = file_begin(ctx, type, &p);
 	if (!ev)
 		return 0;
 	p->flags = flags;
-	p->dirfd = dirfd;
+	p->dirfd = dirfd0;
 	wk_user_str(ev, 0, p0);
 	wk_user_str(ev, 1, p1);
+	if (dirfd0 != AT_FDCWD && p0 && first_char(p0) != '/')
+		wk_fd_path(ev, 2, dirfd0);
+	if (dirfd1 != AT_FDCWD && p1 && first_char(p1) != '/')
+		wk_fd_path(ev, 3, dirfd1);
 	wk_submit(ev);
 	return 0;
 }
@@ -209,7 +229,8 @@ SEC("raw_tp/sys_exit")
 int wk_rename_exit(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct pt_regs *r = WK_REGS(ctx);
-	return do_two_paths(ctx, WARD_EV_RENAME, AT_FDCWD, (void *)WK_ARG1(r), (void *)WK_ARG2(r), 0);
+	return do_two_paths(ctx, WARD_EV_RENAME, AT_FDCWD, (void *)WK_ARG1(r), AT_FDCWD,
+			    (void *)WK_ARG2(r), 0);
 }
 
 SEC("raw_tp/sys_exit")
@@ -217,7 +238,7 @@ int wk_renameat_exit(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct pt_regs *r = WK_REGS(ctx);
 	return do_two_paths(ctx, WARD_EV_RENAME, (int)WK_ARG1(r), (void *)WK_ARG2(r),
-			    (void *)WK_ARG4(r), 0);
+			    (int)WK_ARG3(r), (void *)WK_ARG4(r), 0);
 }
 
 SEC("raw_tp/sys_exit")
@@ -225,14 +246,15 @@ int wk_renameat2_exit(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct pt_regs *r = WK_REGS(ctx);
 	return do_two_paths(ctx, WARD_EV_RENAME, (int)WK_ARG1(r), (void *)WK_ARG2(r),
-			    (void *)WK_ARG4(r), WK_ARG5(r));
+			    (int)WK_ARG3(r), (void *)WK_ARG4(r), WK_ARG5(r));
 }
 
 SEC("raw_tp/sys_exit")
 int wk_link_exit(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct pt_regs *r = WK_REGS(ctx);
-	return do_two_paths(ctx, WARD_EV_LINK, AT_FDCWD, (void *)WK_ARG1(r), (void *)WK_ARG2(r), 0);
+	return do_two_paths(ctx, WARD_EV_LINK, AT_FDCWD, (void *)WK_ARG1(r), AT_FDCWD,
+			    (void *)WK_ARG2(r), 0);
 }
 
 SEC("raw_tp/sys_exit")
@@ -240,7 +262,7 @@ int wk_linkat_exit(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct pt_regs *r = WK_REGS(ctx);
 	return do_two_paths(ctx, WARD_EV_LINK, (int)WK_ARG1(r), (void *)WK_ARG2(r),
-			    (void *)WK_ARG4(r), WK_ARG5(r));
+			    (int)WK_ARG3(r), (void *)WK_ARG4(r), WK_ARG5(r));
 }
 
 /* symlink(target, linkpath): str0 = linkpath (the new file), str1 = target */
@@ -248,7 +270,8 @@ SEC("raw_tp/sys_exit")
 int wk_symlink_exit(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct pt_regs *r = WK_REGS(ctx);
-	return do_two_paths(ctx, WARD_EV_SYMLINK, AT_FDCWD, (void *)WK_ARG2(r), (void *)WK_ARG1(r), 0);
+	return do_two_paths(ctx, WARD_EV_SYMLINK, AT_FDCWD, (void *)WK_ARG2(r), AT_FDCWD,
+			    (void *)WK_ARG1(r), 0);
 }
 
 /* symlinkat(target, newdirfd, linkpath) */
@@ -256,7 +279,8 @@ SEC("raw_tp/sys_exit")
 int wk_symlinkat_exit(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct pt_regs *r = WK_REGS(ctx);
-	return do_two_paths(ctx, WARD_EV_SYMLINK, (int)WK_ARG2(r), (void *)WK_ARG3(r),
+	/* the target is stored as is, never resolved: no dirfd for str1 */
+	return do_two_paths(ctx, WARD_EV_SYMLINK, (int)WK_ARG2(r), (void *)WK_ARG3(r), AT_FDCWD,
 			    (void *)WK_ARG1(r), 0);
 }
 

@@ -21,7 +21,7 @@ int wk_fork(struct bpf_raw_tracepoint_args *ctx)
 	struct wk_fork *p = &WK_PAYLOAD(ev)->fork;
 	p->child_pid = pid;
 	p->child_tid = pid;
-	p->child_start_time = BPF_CORE_READ(child, start_time);
+	p->child_start_time = BPF_CORE_READ(child, start_boottime);
 	wk_submit(ev);
 	return 0;
 }
@@ -45,13 +45,14 @@ int wk_exec(struct bpf_raw_tracepoint_args *ctx)
 	__u64 n = a1 - a0;
 	struct wk_hdr *h = (struct wk_hdr *)ev;
 	__u32 off = wk_str_off(h, 2);
-	if (n > WK_ARGV_MAX) {
-		n = WK_ARGV_MAX;
+	if (n >= WK_ARGV_MAX) {
+		n = WK_ARGV_MAX - 1; /* wardd ends a cut argument with a NUL */
 		p->argv_truncated = 1;
 	}
-	if (off <= WK_EVENT_MAX - WK_ARGV_MAX && n > 0 &&
-	    bpf_probe_read_user(ev + off, n & (WK_ARGV_MAX - 1) ? n & (WK_ARGV_MAX - 1) : 1, (void *)a0) == 0)
-		h->str_len[2] = n & (WK_ARGV_MAX - 1);
+	barrier_var(n);
+	if (off <= WK_EVENT_MAX - WK_ARGV_MAX && n > 0 && n < WK_ARGV_MAX &&
+	    bpf_probe_read_user(ev + off, n, (void *)a0) == 0)
+		h->str_len[2] = n;
 	wk_submit(ev);
 	return 0;
 }

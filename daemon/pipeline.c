@@ -31,7 +31,7 @@ struct kev {
 	const struct wk_hdr *h;
 	const union wk_payload *p;
 	const char *str[WK_NSTR];
-	char path[WK_NSTR][WK_PATH_BUF + 2]; /* rev strings, rebuilt */
+	char path[WK_NSTR][WK_PATH_BUF + 8]; /* rev strings, rebuilt */
 };
 
 void pipeline_sync_clock(void)
@@ -92,8 +92,18 @@ static int kev_parse(struct kev *k, const void *data, size_t size)
 			return -EPROTO;
 		const char *s = (const char *)data + off;
 		k->str[i] = NULL;
-		if (n && (k->h->str_rev & WK_REV(i))) {
-			pipeline_unreverse(s, n, k->path[i], sizeof(k->path[i]));
+		if (k->h->str_rev & WK_REV(i)) {
+			/* a walk that ended at once is the root: "/" */
+			char *out = k->path[i];
+			size_t room = sizeof(k->path[i]);
+			if (k->h->str_rev & WK_CUT(i)) {
+				/* the top is missing: say so rather than show a
+				 * wrong absolute path */
+				memcpy(out, "...", 3);
+				out += 3;
+				room -= 3;
+			}
+			pipeline_unreverse(s, n, out, room);
 			k->str[i] = k->path[i];
 		} else if (n) {
 			/* user strings may be cut at their maximum: copy and terminate */
@@ -125,7 +135,8 @@ static void add_process(struct ward_rec_builder *b, const struct kev *k, struct 
 	ward_rb_u64(b, WARD_F_GID, h->gid);
 	ward_rb_u64(b, WARD_F_EUID, h->euid);
 	ward_rb_u64(b, WARD_F_EGID, h->egid);
-	ward_rb_str(b, WARD_F_COMM, h->comm, strnlen(h->comm, sizeof(h->comm)));
+	size_t clen = strnlen(h->comm, sizeof(h->comm));
+	ward_rb_str(b, WARD_F_COMM, h->comm, clen);
 	add_str(b, WARD_F_EXE, p->exe);
 	if (p->argv)
 		ward_rb_strv(b, WARD_F_ARGV, p->argv, p->argv_len);
@@ -164,7 +175,7 @@ static void add_file(struct ward_rec_builder *b, const struct kev *k, const stru
 	if (t == WARD_EV_SYMLINK)
 		add_str(b, WARD_F_LINK_TARGET, k->str[1]);
 	else if (k->str[1])
-		add_str(b, WARD_F_NEW_PATH, absolute(buf1, sizeof(buf1), k->str[1], NULL, p));
+		add_str(b, WARD_F_NEW_PATH, absolute(buf1, sizeof(buf1), k->str[1], k->str[3], p));
 	if (t == WARD_EV_OPEN || t == WARD_EV_CREATE || t == WARD_EV_UNLINK || t == WARD_EV_RENAME ||
 	    t == WARD_EV_LINK || t == WARD_EV_CHMOD || t == WARD_EV_CHOWN)
 		ward_rb_u64(b, WARD_F_FLAGS, f->flags);
@@ -252,9 +263,8 @@ static void add_target(struct ward_rec_builder *b, const struct kev *k)
 		ward_rb_u64(b, WARD_F_SIGNAL, t->sig);
 	}
 	struct proc *target = t->pid > 0 ? proc_find((uint32_t)t->pid) : NULL;
-	if (target && target->exe)
-		add_str(b, WARD_F_TARGET_COMM, strrchr(target->exe, '/') ? strrchr(target->exe, '/') + 1
-									 : target->exe);
+	if (target && target->comm[0])
+		add_str(b, WARD_F_TARGET_COMM, target->comm);
 }
 
 static void add_sys(struct ward_rec_builder *b, const struct kev *k)
@@ -357,6 +367,7 @@ int pipeline_on_record(void *ctx, void *data, size_t size)
 		return 0;
 	}
 	struct proc *p = proc_get(k.h->pid);
+	memcpy(p->comm, k.h->comm, sizeof(p->comm) - 1);
 	update_table_before(&k, p, size);
 	seen[type]++;
 	if (type < WARD_EV_MAX_ && ((broker_mask() >> type) & 1)) {

@@ -176,6 +176,9 @@ static void fill_from_proc(struct proc *p)
 	ssize_t n = read_small(path, buf, sizeof(buf));
 	proc_set_argv(p, n > 0 ? buf : NULL, n > 0 ? (size_t)n : 0);
 	read_stat(p);
+	snprintf(path, sizeof(path), "/proc/%u/comm", p->pid);
+	n = read_small(path, p->comm, sizeof(p->comm) - 1);
+	p->comm[n > 0 ? n - (p->comm[n - 1] == '\n') : 0] = '\0';
 	p->from_proc = 1;
 }
 
@@ -200,6 +203,7 @@ struct proc *proc_fork(uint32_t pid, const struct proc *parent, uint64_t start_t
 		proc_set_argv(p, parent->argv, parent->argv_len);
 		p->cgroup_id = parent->cgroup_id;
 		memcpy(p->container_id, parent->container_id, sizeof(p->container_id));
+		memcpy(p->comm, parent->comm, sizeof(p->comm));
 	}
 	p->start_time = start_time;
 	return p;
@@ -274,9 +278,16 @@ const char *proc_container_id(struct proc *p, uint64_t cgroup_id)
 		char path[64], buf[4096];
 		snprintf(path, sizeof(path), "/proc/%u/cgroup", p->pid);
 		ssize_t n = read_small(path, buf, sizeof(buf) - 1);
+		if (n <= 0) {
+			/* gone already: ask again for the next process of this
+			 * cgroup rather than remember "no container" */
+			p->cgroup_id = 0;
+			p->container_id[0] = '\0';
+			return NULL;
+		}
 		c->cgroup_id = cgroup_id;
 		c->id[0] = '\0';
-		if (n > 0) {
+		{
 			buf[n] = '\0';
 			for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
 				char *colon = strchr(line, ':');

@@ -23,6 +23,7 @@ struct proc {
 	size_t argv_len;
 	char *cwd;
 	char container_id[72];
+	char comm[16];        /* as the last event saw it, NUL-terminated */
 	int from_proc;        /* filled from /proc rather than from events */
 };
 

@@ -196,7 +196,11 @@ static int open_all(const struct sensors_opts *o)
 		bpf_object__for_each_program(p, objs[f])
 			bpf_program__set_autoattach(p, false);
 	}
-	return bpf_map__set_max_entries(core->maps.wk_events, o->ring_bytes);
+	int ncpu = libbpf_num_possible_cpus();
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	int err = bpf_map__set_max_entries(core->maps.wk_scratch_map, (uint32_t)ncpu);
+	return err ? err : bpf_map__set_max_entries(core->maps.wk_events, o->ring_bytes);
 }
 
 static int set_scope(const char *dir)
@@ -402,5 +406,10 @@ void sensors_probe_kernel(struct json_object *o)
 			  : access("/sys/fs/cgroup/unified/cgroup.procs", F_OK) == 0 ? "hybrid"
 			  : "v1";
 	json_object_object_add(o, "cgroup_layout", json_object_new_string(cg2));
+}
+
+void sensors_status(struct json_object *o)
+{
 	json_object_object_add(o, "sys_enter_attached", json_object_new_boolean(enter_link != NULL));
+	json_object_object_add(o, "subscribed_mask", json_object_new_uint64(cur_mask));
 }

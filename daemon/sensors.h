@@ -38,5 +38,7 @@ uint64_t sensors_drops(uint32_t type);
 const char *sensors_syscall_name(uint32_t nr);
 /* What this kernel allows, probed at start: adds keys to @obj. */
 void sensors_probe_kernel(struct json_object *obj);
+/* What is attached now: adds keys to @obj. */
+void sensors_status(struct json_object *obj);
 
 #endif

@@ -127,6 +127,9 @@ static struct json_object *status_json(void)
 	json_object_object_add(o, "runtime_dir", json_object_new_string(opt.runtime_dir));
 	json_object_object_add(o, "scope_cgroup", opt.scope ? json_object_new_string(opt.scope) : NULL);
 	json_object_object_add(o, "kernel", json_object_get(opt.kernel));
+	struct json_object *sensors = json_object_new_object();
+	sensors_status(sensors);
+	json_object_object_add(o, "sensors", sensors);
 	broker_status(o);
 	pipeline_status(o);
 	return o;
@@ -163,7 +166,7 @@ static void run(int epfd, int sfd)
 			if (tag == &tag_signal) {
 				struct signalfd_siginfo si;
 				if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-					log_info("signal %u: stopping", si.ssi_signo);
+					log_info("signal %u from pid %u: stopping", si.ssi_signo, si.ssi_pid);
 					return;
 				}
 			} else if (tag != &tag_ring) {

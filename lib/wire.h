@@ -103,7 +103,7 @@ struct ward_ring_hdr {
 	uint64_t size;        /* data bytes, power of two */
 	uint64_t head;        /* producer position (bytes written, monotonic) */
 	uint64_t lost;        /* events wardd could not deliver to this client */
-	uint64_t next_seq;    /* seq the next record will carry */
+	uint64_t reserved;    /* 0 */
 	uint32_t closed;      /* 1 when wardd has dropped this client */
 	uint32_t pad;
 };

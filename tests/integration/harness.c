@@ -29,7 +29,7 @@ static struct {
 	ward_client *client;
 	char rtdir[PATH_MAX];
 	char cgdir[PATH_MAX];
-	char tdir[PATH_MAX];
+	char tdir[PATH_MAX - 16];
 	char log[PATH_MAX + 16];
 	struct ward_rec *kept[MAX_KEPT];
 	int nkept;
@@ -42,6 +42,8 @@ const char *harness_cgroup_dir(void) { return H.cgdir; }
 const char *test_dir(void) { return H.tdir; }
 pid_t harness_wardd_pid(void) { return H.wardd; }
 ward_client *harness_client(void) { return H.client; }
+
+static pid_t harness_pid; /* the test process (not its children) */
 
 static long now_ms(void)
 {
@@ -91,6 +93,8 @@ static void rm_rf(const char *dir)
 
 void harness_stop(void)
 {
+	if (getpid() != harness_pid)
+		return; /* a forked child exiting: not its to stop */
 	ward_client_free(H.client);
 	H.client = NULL;
 	wardd_stop();
@@ -109,8 +113,11 @@ void harness_stop(void)
 			usleep(10000);
 		H.cgdir[0] = '\0';
 	}
-	if (H.rtdir[0])
+	/* WARD_TEST_KEEP=1 keeps wardd's log and socket directory for a look */
+	if (H.rtdir[0] && !getenv("WARD_TEST_KEEP"))
 		rm_rf(H.rtdir);
+	else if (H.rtdir[0])
+		fprintf(stderr, "harness: kept %s\n", H.rtdir);
 	H.rtdir[0] = '\0';
 	if (H.tdir[0])
 		rm_rf(H.tdir);
@@ -119,8 +126,10 @@ void harness_stop(void)
 
 static void on_fatal_signal(int sig)
 {
-	/* Leave nothing attached even when a test crashes or hangs. */
-	if (H.wardd > 0)
+	/* Leave nothing attached even when a test crashes or hangs.  Only the
+	 * test process itself does this: a child killed by a test must not
+	 * take wardd with it. */
+	if (H.wardd > 0 && getpid() == harness_pid)
 		kill(H.wardd, SIGTERM);
 	signal(sig, SIG_DFL);
 	raise(sig);
@@ -150,6 +159,7 @@ int harness_start(void)
 	if (!mkdtemp(H.rtdir) || !mkdtemp(H.tdir))
 		return -1;
 	snprintf(H.log, sizeof(H.log), "%s/wardd.log", H.rtdir);
+	harness_pid = getpid();
 	atexit(harness_stop);
 	signal(SIGALRM, on_fatal_signal);
 	signal(SIGSEGV, on_fatal_signal);
@@ -205,6 +215,10 @@ pid_t run_child(int (*fn)(void *), void *arg, int *status)
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
+		static const int sigs[] = {SIGALRM, SIGSEGV, SIGABRT, SIGINT, SIGTERM};
+		for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+			signal(sigs[i], SIG_DFL);
+		alarm(0);
 		char procs[PATH_MAX + 16];
 		snprintf(procs, sizeof(procs), "%s/cgroup.procs", H.cgdir);
 		int fd = open(procs, O_WRONLY);
@@ -302,6 +316,14 @@ const ward_event *expect_event(uint32_t type, pid_t pid, const char *path)
 			ward_event_type_name(type), (int)pid, path ? " for " : "", path ? path : "",
 			EVENT_TIMEOUT_MS);
 	return got;
+}
+
+int kept_count(uint32_t type, pid_t pid)
+{
+	int n = 0;
+	for (int i = 0; i < H.nkept; i++)
+		n += matches(H.kept[i], type, pid, NULL);
+	return n;
 }
 
 void drain_events(void)

@@ -46,6 +46,8 @@ pid_t run_child(int (*fn)(void *), void *arg, int *status);
  * match are kept for later calls.  Returns a copy the caller frees with
  * free(), or NULL after EVENT_TIMEOUT_MS. */
 const ward_event *expect_event(uint32_t type, pid_t pid, const char *path);
+/* How many received, not yet taken events match (does not wait). */
+int kept_count(uint32_t type, pid_t pid);
 /* Forget every event received so far. */
 void drain_events(void);
 

@@ -125,7 +125,6 @@ static void fake_welcome(struct fake *f)
 	f->hdr->magic = f->mode == FAKE_RING_MAGIC ? 0xdeadbeef : WARD_RING_MAGIC;
 	f->hdr->version = WARD_API_VERSION;
 	f->hdr->size = f->mode == FAKE_RING_SIZE ? f->ring_size / 2 : f->ring_size;
-	f->hdr->next_seq = 1;
 	f->efd = eventfd(0, EFD_CLOEXEC); /* blocking on purpose: libward must cope */
 
 	struct ward_msg_welcome w = { .api_version = WARD_API_VERSION, .client_id = 7,
