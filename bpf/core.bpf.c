@@ -14,8 +14,8 @@
  * differently: it must not run the 64-bit sensor of the same number. */
 static __always_inline bool in_compat_syscall(void)
 {
-	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
-	return BPF_CORE_READ(t, thread_info.status) & TS_COMPAT;
+	struct task_struct *t = bpf_get_current_task_btf();
+	return t->thread_info.status & TS_COMPAT;
 }
 
 SEC("raw_tp/sys_exit")

@@ -163,7 +163,12 @@ union wk_payload {
 enum wk_config_key {
 	WK_CFG_SUBSCRIBED = 0,  /* bit t: someone wants type t (ward types) */
 	WK_CFG_SELF_TGID = 1,   /* wardd's own tgid, never reported */
+	WK_CFG_MUTING = 2,      /* WK_MUTING_* bits: which mute maps hold entries */
 	WK_CFG_NKEYS
 };
+
+/* WK_CFG_MUTING bits: a mute map is looked up only when it holds entries */
+#define WK_MUTING_PIDS 1
+#define WK_MUTING_CGROUPS 2
 
 #endif /* WARD_BPF_EVENTS_H */

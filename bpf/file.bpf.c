@@ -48,15 +48,19 @@ static __always_inline char first_char(const char *upath)
  */
 static __always_inline void file_path_at(__u8 *ev, struct wk_file *p, int dirfd, const char *upath)
 {
-	char first = first_char(upath);
 	p->dirfd = dirfd;
+	if (dirfd == AT_FDCWD) {
+		wk_user_str(ev, 0, upath); /* the common case: one read */
+		return;
+	}
+	char first = first_char(upath);
 	if (first == '\0' && dirfd >= 0) {
 		p->fd = dirfd;
 		wk_fd_path(ev, 0, dirfd);
 		return;
 	}
 	wk_user_str(ev, 0, upath);
-	if (first != '/' && dirfd != AT_FDCWD)
+	if (first != '/')
 		wk_fd_path(ev, 2, dirfd); /* slot 1 stays empty */
 }
 

@@ -26,7 +26,7 @@ static __always_inline __u64 read_caps(const kernel_cap_t *caps)
 
 static __always_inline void stash_creds(__u16 type)
 {
-	if (!wk_type_subscribed(type) || !wk_task_wanted())
+	if (!wk_type_subscribed(type) || !wk_task_wanted(bpf_get_current_cgroup_id()))
 		return;
 	const struct cred *c = cur_cred();
 	struct wk_stash s = {
