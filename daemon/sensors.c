@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -330,13 +331,31 @@ int sensors_set_mask(uint64_t mask)
 	return 0;
 }
 
-int sensors_mute_pid(uint32_t pid, bool mute)
+static uint64_t muting; /* WK_MUTING_* bits published in wk_config */
+
+int sensors_mute_pid(uint32_t pid)
 {
-	int fd = map_fd("wk_muted_pids");
 	uint8_t one = 1;
-	if (mute)
-		return bpf_map_update_elem(fd, &pid, &one, BPF_ANY) ? -errno : 0;
-	return bpf_map_delete_elem(fd, &pid) && errno != ENOENT ? -errno : 0;
+	if (bpf_map_update_elem(map_fd("wk_muted_pids"), &pid, &one, BPF_ANY))
+		return -errno;
+	muting |= WK_MUTING_PIDS;
+	return config_set(WK_CFG_MUTING, muting);
+}
+
+int sensors_mute_cgroup(const char *dir)
+{
+	/* A cgroup v2 id is the inode number of its directory. */
+	struct stat st;
+	if (stat(dir, &st))
+		return -errno;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	uint64_t id = st.st_ino;
+	uint8_t one = 1;
+	if (bpf_map_update_elem(map_fd("wk_muted_cgroups"), &id, &one, BPF_ANY))
+		return -errno;
+	muting |= WK_MUTING_CGROUPS;
+	return config_set(WK_CFG_MUTING, muting);
 }
 
 int sensors_epoll_fd(void)

@@ -26,8 +26,11 @@ int sensors_start(const struct sensors_opts *o, sensors_event_fn fn, void *ctx);
 void sensors_stop(void);
 /* Register sensors for exactly the event types in @mask. */
 int sensors_set_mask(uint64_t mask);
-/* Mute / unmute a process (tgid) in the kernel filter. */
-int sensors_mute_pid(uint32_t pid, bool mute);
+/* Never report process @pid (tgid) / tasks in cgroup v2 directory @dir
+ * (that cgroup only, not its children): the kernel drops their events.
+ * Returns 0 or a negative errno. */
+int sensors_mute_pid(uint32_t pid);
+int sensors_mute_cgroup(const char *dir);
 /* fd to add to epoll: readable when the ring buffer has data. */
 int sensors_epoll_fd(void);
 /* Consume every waiting record.  Returns the count or a negative errno. */

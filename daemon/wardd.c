@@ -40,6 +40,10 @@ static struct {
 	uint32_t ring_mb;
 	uint32_t client_ring_kb;
 	time_t started;
+	const char *mute_cgroups[16];
+	int n_mute_cgroups;
+	uint32_t mute_pids[64];
+	int n_mute_pids;
 	struct json_object *kernel; /* probed once at start */
 } opt;
 
@@ -51,6 +55,8 @@ static void usage(FILE *f)
 		"  -c, --cgroup DIR        report only tasks under this cgroup v2 directory\n"
 		"  -R, --ring-mb N         kernel ring buffer size in MiB (power of two, default 16)\n"
 		"  -C, --client-ring-kb N  each client's ring in KiB (power of two, default 8192)\n"
+		"  -m, --mute-cgroup DIR   never report tasks in this cgroup v2 directory (repeatable)\n"
+		"  -p, --mute-pid PID      never report this process (repeatable)\n"
 		"  -v, --verbose           debug logging\n"
 		"  -h, --help\n"
 		"wardd runs in the foreground; as a service, systemd's Type=notify is supported.\n",
@@ -67,6 +73,7 @@ static void parse_args(int argc, char **argv)
 	static const struct option lo[] = {
 		{"runtime-dir", required_argument, NULL, 'r'}, {"cgroup", required_argument, NULL, 'c'},
 		{"ring-mb", required_argument, NULL, 'R'},     {"client-ring-kb", required_argument, NULL, 'C'},
+		{"mute-cgroup", required_argument, NULL, 'm'}, {"mute-pid", required_argument, NULL, 'p'},
 		{"verbose", no_argument, NULL, 'v'},           {"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}};
 	const char *env = getenv("WARD_RUNTIME_DIR");
@@ -74,12 +81,25 @@ static void parse_args(int argc, char **argv)
 	opt.ring_mb = 16;
 	opt.client_ring_kb = 8192;
 	int c;
-	while ((c = getopt_long(argc, argv, "r:c:R:C:vh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "r:c:R:C:m:p:vh", lo, NULL)) != -1) {
 		switch (c) {
 		case 'r': opt.runtime_dir = optarg; break;
 		case 'c': opt.scope = optarg; break;
 		case 'R': opt.ring_mb = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'C': opt.client_ring_kb = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'm':
+			if (opt.n_mute_cgroups == 16)
+				fatalx("at most 16 --mute-cgroup");
+			opt.mute_cgroups[opt.n_mute_cgroups++] = optarg;
+			break;
+		case 'p': {
+			char *end;
+			unsigned long pid = strtoul(optarg, &end, 10);
+			if (*end || pid == 0 || pid > UINT32_MAX || opt.n_mute_pids == 64)
+				fatalx("--mute-pid needs a process id (at most 64 of them)");
+			opt.mute_pids[opt.n_mute_pids++] = (uint32_t)pid;
+			break;
+		}
 		case 'v': log_verbose = 1; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); exit(2);
@@ -218,6 +238,16 @@ int main(int argc, char **argv)
 	int err = sensors_start(&so, pipeline_on_record, NULL);
 	if (err)
 		fatalx("cannot start the sensors: %s", strerror(-err));
+	for (int i = 0; i < opt.n_mute_cgroups; i++)
+		if ((err = sensors_mute_cgroup(opt.mute_cgroups[i]))) {
+			sensors_stop();
+			fatalx("--mute-cgroup %s: %s", opt.mute_cgroups[i], strerror(-err));
+		}
+	for (int i = 0; i < opt.n_mute_pids; i++)
+		if ((err = sensors_mute_pid(opt.mute_pids[i]))) {
+			sensors_stop();
+			fatalx("--mute-pid %u: %s", opt.mute_pids[i], strerror(-err));
+		}
 	opt.kernel = json_object_new_object();
 	sensors_probe_kernel(opt.kernel);
 

@@ -29,6 +29,7 @@ static struct {
 	ward_client *client;
 	char rtdir[PATH_MAX];
 	char cgdir[PATH_MAX];
+	char cgmuted[PATH_MAX + 8]; /* a child cgroup wardd is told to mute */
 	char tdir[PATH_MAX - 16];
 	char log[PATH_MAX + 16];
 	struct ward_rec *kept[MAX_KEPT];
@@ -109,6 +110,8 @@ void harness_stop(void)
 			kill(pid, SIGKILL);
 		if (f)
 			fclose(f);
+		for (int i = 0; i < 100 && rmdir(H.cgmuted) && errno == EBUSY; i++)
+			usleep(10000);
 		for (int i = 0; i < 100 && rmdir(H.cgdir) && errno == EBUSY; i++)
 			usleep(10000);
 		H.cgdir[0] = '\0';
@@ -154,6 +157,11 @@ int harness_start(void)
 		H.cgdir[0] = '\0';
 		return -1;
 	}
+	snprintf(H.cgmuted, sizeof(H.cgmuted), "%s/muted", H.cgdir);
+	if (mkdir(H.cgmuted, 0755) && errno != EEXIST) {
+		fprintf(stderr, "harness: mkdir %s: %s\n", H.cgmuted, strerror(errno));
+		return -1;
+	}
 	snprintf(H.rtdir, sizeof(H.rtdir), "/tmp/ward-rt-XXXXXX");
 	snprintf(H.tdir, sizeof(H.tdir), "/tmp/ward-files-XXXXXX");
 	if (!mkdtemp(H.rtdir) || !mkdtemp(H.tdir))
@@ -176,7 +184,7 @@ int harness_start(void)
 			dup2(fd, 2);
 		}
 		execl(wardd_path(), "wardd", "--runtime-dir", H.rtdir, "--cgroup", H.cgdir,
-		      "--client-ring-kb", "16384", (char *)NULL);
+		      "--mute-cgroup", H.cgmuted, "--client-ring-kb", "16384", (char *)NULL);
 		_exit(127);
 	}
 	setenv("WARD_RUNTIME_DIR", H.rtdir, 1);
@@ -206,7 +214,19 @@ int harness_start(void)
 	return 0;
 }
 
+static pid_t run_child_in(const char *cg, int (*fn)(void *), void *arg, int *status);
+
 pid_t run_child(int (*fn)(void *), void *arg, int *status)
+{
+	return run_child_in(H.cgdir, fn, arg, status);
+}
+
+pid_t run_child_muted(int (*fn)(void *), void *arg, int *status)
+{
+	return run_child_in(H.cgmuted, fn, arg, status);
+}
+
+static pid_t run_child_in(const char *cg, int (*fn)(void *), void *arg, int *status)
 {
 	int go[2];
 	if (pipe(go))
@@ -219,8 +239,8 @@ pid_t run_child(int (*fn)(void *), void *arg, int *status)
 		for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 			signal(sigs[i], SIG_DFL);
 		alarm(0);
-		char procs[PATH_MAX + 16];
-		snprintf(procs, sizeof(procs), "%s/cgroup.procs", H.cgdir);
+		char procs[PATH_MAX + 32];
+		snprintf(procs, sizeof(procs), "%s/cgroup.procs", cg);
 		int fd = open(procs, O_WRONLY);
 		if (fd < 0 || write(fd, "0", 1) != 1)
 			_exit(120);

@@ -6,6 +6,8 @@
  * libward client subscribed to every type, and runs each test's actions in a
  * child process that first moves itself into the test cgroup.
  *
+ * wardd is also told to mute "<test cgroup>/muted" (run_child_muted).
+ *
  * Safety: every wait has a timeout; wardd is stopped (SIGTERM, then SIGKILL)
  * and the cgroup removed at exit, on a failed assertion and on a fatal
  * signal; an alarm bounds the whole run.
@@ -40,6 +42,10 @@ ward_client *harness_client(void);
  * fn's return value.  Waits (bounded) for it.  Returns the child's pid and
  * stores its wait status in *status (may be NULL); -1 on failure. */
 pid_t run_child(int (*fn)(void *), void *arg, int *status);
+
+/* As run_child, in a child cgroup of the test cgroup that wardd was started
+ * with --mute-cgroup for: the kernel must drop all of its events. */
+pid_t run_child_muted(int (*fn)(void *), void *arg, int *status);
 
 /* Wait for the next event of @type whose process pid is @pid (0: any) and,
  * if @path is not NULL, whose WARD_F_PATH equals it.  Events that do not

@@ -117,7 +117,7 @@ static int do_renameat(void *arg)
 
 static void test_two_path_dirfds(void **state)
 {
-	char a[PATH_MAX], b[PATH_MAX], f[PATH_MAX], g[PATH_MAX], h[PATH_MAX];
+	char a[PATH_MAX], b[PATH_MAX], f[PATH_MAX + 8], g[PATH_MAX + 8], h[PATH_MAX + 8];
 	snprintf(a, sizeof(a), "%s/ra", test_dir());
 	snprintf(b, sizeof(b), "%s/rb", test_dir());
 	snprintf(f, sizeof(f), "%s/f", a);
@@ -257,6 +257,25 @@ static void test_signal_target_comm(void **state)
 	free((void *)ev);
 }
 
+static int do_open_sentinel(void *arg)
+{
+	touch_sentinel();
+	return 0;
+}
+
+static void test_muted_cgroup_is_silent(void **state)
+{
+	set_sentinel("muted-open");
+	pid_t muted = run_child_muted(do_open_sentinel, NULL, NULL);
+	pid_t loud = run_child(do_open_sentinel, NULL, NULL);
+	const ward_event *ev = expect_event(WARD_EV_OPEN, loud, sentinel);
+	assert_non_null(ev);
+	free((void *)ev);
+	/* the muted child ran first, so its events would be here by now */
+	assert_int_equal(kept_count(WARD_EV_OPEN, muted), 0);
+	assert_int_equal(kept_count(WARD_EV_EXIT, muted), 0);
+}
+
 static int setup(void **state)
 {
 	return harness_start();
@@ -278,6 +297,7 @@ int main(void)
 		cmocka_unit_test(test_deep_path_is_marked_cut),
 		cmocka_unit_test(test_long_argv_is_cut_not_lost),
 		cmocka_unit_test(test_signal_target_comm),
+		cmocka_unit_test(test_muted_cgroup_is_silent),
 	};
 	return cmocka_run_group_tests_name("edges", tests, setup, teardown);
 }
