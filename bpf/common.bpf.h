@@ -386,8 +386,29 @@ static __always_inline __u8 *wk_begin(__u16 type)
 
 /* The current task's saved user registers (the same as the tracepoint's
  * first argument for a syscall, but typed, so fields are plain loads). */
-#define WK_REGS(ctx) ((struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf()))
+/*
+ * Two ways to run a syscall sensor, chosen by wardd at start (each family
+ * but core and process is built once for each):
+ *   - WK_TP: a tracepoint program attached through perf to the syscall's own
+ *     syscalls/sys_exit_<name> tracepoint; the kernel filters by syscall
+ *     number, so a syscall nobody watches runs no BPF at all.  Needs the
+ *     tracepoint ids from tracefs.
+ *   - otherwise: a raw tracepoint program tail-called by core.bpf.c's
+ *     sys_exit dispatcher (works without tracefs).
+ */
+#ifdef WK_TP
+#define WK_CTX struct trace_event_raw_sys_exit
+#define WK_RET(ctx) ((long)(ctx)->ret)
+#define WK_SYS_EXIT SEC("tp/syscalls/sys_exit_ward")
+#define WK_SYS_ENTER SEC("tp/syscalls/sys_enter_ward")
+#else
+#define WK_CTX struct bpf_raw_tracepoint_args
 #define WK_RET(ctx) ((long)(ctx)->args[1])
+#define WK_SYS_EXIT SEC("raw_tp/sys_exit")
+#define WK_SYS_ENTER SEC("raw_tp/sys_enter")
+#endif
+
+#define WK_REGS(ctx) ((struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf()))
 #define WK_PAYLOAD(ev) ((union wk_payload *)((ev) + sizeof(struct wk_hdr)))
 
 #endif /* WARD_COMMON_BPF_H */

@@ -18,7 +18,7 @@
 #define FMODE_CREATED (1u << 20)
 
 /* Start a file event; NULL if unwanted. */
-static __always_inline __u8 *file_begin(struct bpf_raw_tracepoint_args *ctx, __u16 type,
+static __always_inline __u8 *file_begin(WK_CTX *ctx, __u16 type,
 					 struct wk_file **out)
 {
 	__u8 *ev = wk_begin(type);
@@ -66,7 +66,7 @@ static __always_inline void file_path_at(__u8 *ev, struct wk_file *p, int dirfd,
 
 /* ---- open / create ---- */
 
-static __always_inline int do_open(struct bpf_raw_tracepoint_args *ctx, int dirfd,
+static __always_inline int do_open(WK_CTX *ctx, int dirfd,
 				   const char *upath, __u32 flags, __u32 mode)
 {
 	long ret = WK_RET(ctx);
@@ -94,30 +94,30 @@ static __always_inline int do_open(struct bpf_raw_tracepoint_args *ctx, int dirf
 	return 0;
 }
 
-SEC("raw_tp/sys_exit")
-int wk_open_exit(struct bpf_raw_tracepoint_args *ctx)
+WK_SYS_EXIT
+int wk_open_exit(WK_CTX *ctx)
 {
 	struct pt_regs *r = WK_REGS(ctx);
 	return do_open(ctx, AT_FDCWD, (const char *)WK_ARG1(r), WK_ARG2(r), WK_ARG3(r));
 }
 
-SEC("raw_tp/sys_exit")
-int wk_creat_exit(struct bpf_raw_tracepoint_args *ctx)
+WK_SYS_EXIT
+int wk_creat_exit(WK_CTX *ctx)
 {
 	struct pt_regs *r = WK_REGS(ctx);
 	/* creat(path, mode) is open(path, O_CREAT|O_WRONLY|O_TRUNC, mode) */
 	return do_open(ctx, AT_FDCWD, (const char *)WK_ARG1(r), O_CREAT | 01 | 01000, WK_ARG2(r));
 }
 
-SEC("raw_tp/sys_exit")
-int wk_openat_exit(struct bpf_raw_tracepoint_args *ctx)
+WK_SYS_EXIT
+int wk_openat_exit(WK_CTX *ctx)
 {
 	struct pt_regs *r = WK_REGS(ctx);
 	return do_open(ctx, (int)WK_ARG1(r), (const char *)WK_ARG2(r), WK_ARG3(r), WK_ARG4(r));
 }
 
-SEC("raw_tp/sys_exit")
-int wk_openat2_exit(struct bpf_raw_tracepoint_args *ctx)
+WK_SYS_EXIT
+int wk_openat2_exit(WK_CTX *ctx)
 {
 	struct pt_regs *r = WK_REGS(ctx);
 	struct open_how how = {};
@@ -127,7 +127,7 @@ int wk_openat2_exit(struct bpf_raw_tracepoint_args *ctx)
 
 /* mkdir(path, mode), mkdirat(dirfd, path, mode), mknod(path, mode, dev),
  * mknodat(dirfd, path, mode, dev): reported as create, on success only. */
-static __always_inline int do_mkobj(struct bpf_raw_tracepoint_args *ctx, int dirfd,
+static __always_inline int do_mkobj(WK_CTX *ctx, int dirfd,
 				    const char *upath, __u32 mode)
 {
 	if (WK_RET(ctx) < 0)
@@ -142,29 +142,29 @@ static __always_inline int do_mkobj(struct bpf_raw_tracepoint_args *ctx, int dir
 	return 0;
 }
 
-SEC("raw_tp/sys_exit")
-int wk_mkdir_exit(struct bpf_raw_tracepoint_args *ctx)
+WK_SYS_EXIT
+int wk_mkdir_exit(WK_CTX *ctx)
 {
 	struct pt_regs *r = WK_REGS(ctx);
 	return do_mkobj(ctx, AT_FDCWD, (const char *)WK_ARG1(r), WK_ARG2(r) | 0040000);
 }
 
-SEC("raw_tp/sys_exit")
-int wk_mkdirat_exit(struct bpf_raw_tracepoint_args *ctx)
+WK_SYS_EXIT
+int wk_mkdirat_exit(WK_CTX *ctx)
 {
 	struct pt_regs *r = WK_REGS(ctx);
 	return do_mkobj(ctx, (int)WK_ARG1(r), (const char *)WK_ARG2(r), WK_ARG3(r) | 0040000);
 }
 
-SEC("raw_tp/sys_exit")
-int wk_mknod_exit(struct bpf_raw_tracepoint_args *ctx)
+WK_SYS_EXIT
+int wk_mknod_exit(WK_CTX *ctx)
 {
 	struct pt_regs *r = WK_REGS(ctx);
 	return do_mkobj(ctx, AT_FDCWD, (const char *)WK_ARG1(r), WK_ARG2(r));
 }
 
-SEC("raw_tp/sys_exit")
-int wk_mknodat_exit(struct bpf_raw_tracepoint_args *ctx)
+WK_SYS_EXIT
+int wk_mknodat_exit(WK_CTX *ctx)
 {
 	struct pt_regs *r = WK_REGS(ctx);
 	return do_mkobj(ctx, (int)WK_ARG1(r), (const char *)WK_ARG2(r), WK_ARG3(r));
@@ -172,7 +172,7 @@ int wk_mknodat_exit(struct bpf_raw_tracepoint_args *ctx)
 
 /* ---- unlink ---- */
 
-static __always_inline int do_unlink(struct bpf_raw_tracepoint_args *ctx, int dirfd,
+static __always_inline int do_unlink(WK_CTX *ctx, int dirfd,
 				     const char *upath, __u32 flags)
 {
 	struct wk_file *p;
@@ -185,21 +185,21 @@ static __always_inline int do_unlink(struct bpf_raw_tracepoint_args *ctx, int di
 	return 0;
 }
 
-SEC("raw_tp/sys_exit")
-int wk_unlink_exit(struct bpf_raw_tracepoint_args *ctx)
+WK_SYS_EXIT
+int wk_unlink_exit(WK_CTX *ctx)
 {
 	return do_unlink(ctx, AT_FDCWD, (const char *)WK_ARG1(WK_REGS(ctx)), 0);
 }
 
-SEC("raw_tp/sys_exit")
-int wk_rmdir_exit(struct bpf_raw_tracepoint_args *ctx)
+WK_SYS_EXIT
+int wk_rmdir_exit(WK_CTX *ctx)
 {
 	/* AT_REMOVEDIR, as unlinkat would say it */
 	return do_unlink(ctx, AT_FDCWD, (const char *)WK_ARG1(WK_REGS(ctx)), 0x200);
 }
 
-SEC("raw_tp/sys_exit")
-int wk_unlinkat_exit(struct bpf_raw_tracepoint_args *ctx)
+WK_SYS_EXIT
+int wk_unlinkat_exit(WK_CTX *ctx)
 {
 	struct pt_regs *r = WK_REGS(ctx);
 	return do_unlink(ctx, (int)WK_ARG1(r), (const char *)WK_ARG2(r), WK_ARG3(r));
@@ -209,7 +209,7 @@ int wk_unlinkat_exit(struct bpf_raw_tracepoint_args *ctx)
 
 /* Two paths, each relative to its own dirfd: str0/str1 as passed, str2/str3
  * the directories they are relative to when those are not the cwd. */
-static __always_inline int do_two_paths(struct bpf_raw_tracepoint_args *ctx, __u16 type,
+static __always_inline int do_two_paths(WK_CTX *ctx, __u16 type,
 					int dirfd0, const char *p0, int dirfd1, const char *p1,
 					__u32 flags)
 {
@@ -229,40 +229,40 @@ static __always_inline int do_two_paths(struct bpf_raw_tracepoint_args *ctx, __u
 	return 0;
 }
 
-SEC("raw_tp/sys_exit")
-int wk_rename_exit(struct bpf_raw_tracepoint_args *ctx)
+WK_SYS_EXIT
+int wk_rename_exit(WK_CTX *ctx)
 {
 	struct pt_regs *r = WK_REGS(ctx);
 	return do_two_paths(ctx, WARD_EV_RENAME, AT_FDCWD, (void *)WK_ARG1(r), AT_FDCWD,
 			    (void *)WK_ARG2(r), 0);
 }
 
-SEC("raw_tp/sys_exit")
-int wk_renameat_exit(struct bpf_raw_tracepoint_args *ctx)
+WK_SYS_EXIT
+int wk_renameat_exit(WK_CTX *ctx)
 {
 	struct pt_regs *r = WK_REGS(ctx);
 	return do_two_paths(ctx, WARD_EV_RENAME, (int)WK_ARG1(r), (void *)WK_ARG2(r),
 			    (int)WK_ARG3(r), (void *)WK_ARG4(r), 0);
 }
 
-SEC("raw_tp/sys_exit")
-int wk_renameat2_exit(struct bpf_raw_tracepoint_args *ctx)
+WK_SYS_EXIT
+int wk_renameat2_exit(WK_CTX *ctx)
 {
 	struct pt_regs *r = WK_REGS(ctx);
 	return do_two_paths(ctx, WARD_EV_RENAME, (int)WK_ARG1(r), (void *)WK_ARG2(r),
 			    (int)WK_ARG3(r), (void *)WK_ARG4(r), WK_ARG5(r));
 }
 
-SEC("raw_tp/sys_exit")
-int wk_link_exit(struct bpf_raw_tracepoint_args *ctx)
+WK_SYS_EXIT
+int wk_link_exit(WK_CTX *ctx)
 {
 	struct pt_regs *r = WK_REGS(ctx);
 	return do_two_paths(ctx, WARD_EV_LINK, AT_FDCWD, (void *)WK_ARG1(r), AT_FDCWD,
 			    (void *)WK_ARG2(r), 0);
 }
 
-SEC("raw_tp/sys_exit")
-int wk_linkat_exit(struct bpf_raw_tracepoint_args *ctx)
+WK_SYS_EXIT
+int wk_linkat_exit(WK_CTX *ctx)
 {
 	struct pt_regs *r = WK_REGS(ctx);
 	return do_two_paths(ctx, WARD_EV_LINK, (int)WK_ARG1(r), (void *)WK_ARG2(r),
@@ -270,8 +270,8 @@ int wk_linkat_exit(struct bpf_raw_tracepoint_args *ctx)
 }
 
 /* symlink(target, linkpath): str0 = linkpath (the new file), str1 = target */
-SEC("raw_tp/sys_exit")
-int wk_symlink_exit(struct bpf_raw_tracepoint_args *ctx)
+WK_SYS_EXIT
+int wk_symlink_exit(WK_CTX *ctx)
 {
 	struct pt_regs *r = WK_REGS(ctx);
 	return do_two_paths(ctx, WARD_EV_SYMLINK, AT_FDCWD, (void *)WK_ARG2(r), AT_FDCWD,
@@ -279,8 +279,8 @@ int wk_symlink_exit(struct bpf_raw_tracepoint_args *ctx)
 }
 
 /* symlinkat(target, newdirfd, linkpath) */
-SEC("raw_tp/sys_exit")
-int wk_symlinkat_exit(struct bpf_raw_tracepoint_args *ctx)
+WK_SYS_EXIT
+int wk_symlinkat_exit(WK_CTX *ctx)
 {
 	struct pt_regs *r = WK_REGS(ctx);
 	/* the target is stored as is, never resolved: no dirfd for str1 */
@@ -303,7 +303,7 @@ static __always_inline void file_target(__u8 *ev, struct wk_file *p, int dirfd,
 	}
 }
 
-static __always_inline int do_chmod(struct bpf_raw_tracepoint_args *ctx, int dirfd,
+static __always_inline int do_chmod(WK_CTX *ctx, int dirfd,
 				    const char *upath, int fd, __u32 mode, __u32 flags)
 {
 	struct wk_file *p;
@@ -317,30 +317,30 @@ static __always_inline int do_chmod(struct bpf_raw_tracepoint_args *ctx, int dir
 	return 0;
 }
 
-SEC("raw_tp/sys_exit")
-int wk_chmod_exit(struct bpf_raw_tracepoint_args *ctx)
+WK_SYS_EXIT
+int wk_chmod_exit(WK_CTX *ctx)
 {
 	struct pt_regs *r = WK_REGS(ctx);
 	return do_chmod(ctx, AT_FDCWD, (void *)WK_ARG1(r), -1, WK_ARG2(r), 0);
 }
 
-SEC("raw_tp/sys_exit")
-int wk_fchmod_exit(struct bpf_raw_tracepoint_args *ctx)
+WK_SYS_EXIT
+int wk_fchmod_exit(WK_CTX *ctx)
 {
 	struct pt_regs *r = WK_REGS(ctx);
 	return do_chmod(ctx, AT_FDCWD, NULL, (int)WK_ARG1(r), WK_ARG2(r), 0);
 }
 
 /* fchmodat(dirfd, path, mode) and fchmodat2(dirfd, path, mode, flags) */
-SEC("raw_tp/sys_exit")
-int wk_fchmodat_exit(struct bpf_raw_tracepoint_args *ctx)
+WK_SYS_EXIT
+int wk_fchmodat_exit(WK_CTX *ctx)
 {
 	struct pt_regs *r = WK_REGS(ctx);
 	__u32 flags = WK_NR(r) == 452 ? WK_ARG4(r) : 0;
 	return do_chmod(ctx, (int)WK_ARG1(r), (void *)WK_ARG2(r), -1, WK_ARG3(r), flags);
 }
 
-static __always_inline int do_chown(struct bpf_raw_tracepoint_args *ctx, int dirfd,
+static __always_inline int do_chown(WK_CTX *ctx, int dirfd,
 				    const char *upath, int fd, int uid, int gid, __u32 flags)
 {
 	struct wk_file *p;
@@ -356,36 +356,36 @@ static __always_inline int do_chown(struct bpf_raw_tracepoint_args *ctx, int dir
 }
 
 /* chown(path, uid, gid) and lchown (flags says AT_SYMLINK_NOFOLLOW) */
-SEC("raw_tp/sys_exit")
-int wk_chown_exit(struct bpf_raw_tracepoint_args *ctx)
+WK_SYS_EXIT
+int wk_chown_exit(WK_CTX *ctx)
 {
 	struct pt_regs *r = WK_REGS(ctx);
 	return do_chown(ctx, AT_FDCWD, (void *)WK_ARG1(r), -1, WK_ARG2(r), WK_ARG3(r), 0);
 }
 
-SEC("raw_tp/sys_exit")
-int wk_lchown_exit(struct bpf_raw_tracepoint_args *ctx)
+WK_SYS_EXIT
+int wk_lchown_exit(WK_CTX *ctx)
 {
 	struct pt_regs *r = WK_REGS(ctx);
 	return do_chown(ctx, AT_FDCWD, (void *)WK_ARG1(r), -1, WK_ARG2(r), WK_ARG3(r), 0x100);
 }
 
-SEC("raw_tp/sys_exit")
-int wk_fchown_exit(struct bpf_raw_tracepoint_args *ctx)
+WK_SYS_EXIT
+int wk_fchown_exit(WK_CTX *ctx)
 {
 	struct pt_regs *r = WK_REGS(ctx);
 	return do_chown(ctx, AT_FDCWD, NULL, (int)WK_ARG1(r), WK_ARG2(r), WK_ARG3(r), 0);
 }
 
-SEC("raw_tp/sys_exit")
-int wk_fchownat_exit(struct bpf_raw_tracepoint_args *ctx)
+WK_SYS_EXIT
+int wk_fchownat_exit(WK_CTX *ctx)
 {
 	struct pt_regs *r = WK_REGS(ctx);
 	return do_chown(ctx, (int)WK_ARG1(r), (void *)WK_ARG2(r), -1, WK_ARG3(r), WK_ARG4(r),
 			WK_ARG5(r));
 }
 
-static __always_inline int do_truncate(struct bpf_raw_tracepoint_args *ctx, const char *upath,
+static __always_inline int do_truncate(WK_CTX *ctx, const char *upath,
 				       int fd, long length)
 {
 	struct wk_file *p;
@@ -398,18 +398,34 @@ static __always_inline int do_truncate(struct bpf_raw_tracepoint_args *ctx, cons
 	return 0;
 }
 
-SEC("raw_tp/sys_exit")
-int wk_truncate_exit(struct bpf_raw_tracepoint_args *ctx)
+WK_SYS_EXIT
+int wk_truncate_exit(WK_CTX *ctx)
 {
 	struct pt_regs *r = WK_REGS(ctx);
 	return do_truncate(ctx, (void *)WK_ARG1(r), -1, WK_ARG2(r));
 }
 
-SEC("raw_tp/sys_exit")
-int wk_ftruncate_exit(struct bpf_raw_tracepoint_args *ctx)
+WK_SYS_EXIT
+int wk_ftruncate_exit(WK_CTX *ctx)
 {
 	struct pt_regs *r = WK_REGS(ctx);
 	return do_truncate(ctx, NULL, (int)WK_ARG1(r), WK_ARG2(r));
+}
+
+/* ---- chdir / fchdir: keep wardd's idea of the cwd current (internal event) ---- */
+WK_SYS_EXIT
+int wk_chdir_exit(WK_CTX *ctx)
+{
+	if (WK_RET(ctx) != 0)
+		return 0;
+	__u8 *ev = wk_begin_always(WK_CWD);
+	if (!ev)
+		return 0;
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	struct fs_struct *fs = BPF_CORE_READ(t, fs);
+	wk_path_str(ev, 0, BPF_CORE_READ(fs, pwd.dentry), BPF_CORE_READ(fs, pwd.mnt));
+	wk_submit(ev);
+	return 0;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

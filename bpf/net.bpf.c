@@ -74,7 +74,7 @@ static __always_inline void net_from_user(__u8 *ev, struct wk_net *p, const void
 		p->local_port = port;
 }
 
-static __always_inline __u8 *net_begin(struct bpf_raw_tracepoint_args *ctx, __u16 type,
+static __always_inline __u8 *net_begin(WK_CTX *ctx, __u16 type,
 					struct wk_net **out)
 {
 	__u8 *ev = wk_begin(type);
@@ -88,8 +88,8 @@ static __always_inline __u8 *net_begin(struct bpf_raw_tracepoint_args *ctx, __u1
 }
 
 /* connect(fd, addr, len) */
-SEC("raw_tp/sys_exit")
-int wk_connect_exit(struct bpf_raw_tracepoint_args *ctx)
+WK_SYS_EXIT
+int wk_connect_exit(WK_CTX *ctx)
 {
 	struct wk_net *p;
 	__u8 *ev = net_begin(ctx, WARD_EV_CONNECT, &p);
@@ -102,8 +102,8 @@ int wk_connect_exit(struct bpf_raw_tracepoint_args *ctx)
 }
 
 /* bind(fd, addr, len) */
-SEC("raw_tp/sys_exit")
-int wk_bind_exit(struct bpf_raw_tracepoint_args *ctx)
+WK_SYS_EXIT
+int wk_bind_exit(WK_CTX *ctx)
 {
 	struct wk_net *p;
 	__u8 *ev = net_begin(ctx, WARD_EV_BIND, &p);
@@ -116,8 +116,8 @@ int wk_bind_exit(struct bpf_raw_tracepoint_args *ctx)
 }
 
 /* listen(fd, backlog) */
-SEC("raw_tp/sys_exit")
-int wk_listen_exit(struct bpf_raw_tracepoint_args *ctx)
+WK_SYS_EXIT
+int wk_listen_exit(WK_CTX *ctx)
 {
 	struct wk_net *p;
 	__u8 *ev = net_begin(ctx, WARD_EV_LISTEN, &p);
@@ -130,8 +130,8 @@ int wk_listen_exit(struct bpf_raw_tracepoint_args *ctx)
 }
 
 /* accept(fd, addr, len) / accept4(fd, addr, len, flags): the new socket */
-SEC("raw_tp/sys_exit")
-int wk_accept_exit(struct bpf_raw_tracepoint_args *ctx)
+WK_SYS_EXIT
+int wk_accept_exit(WK_CTX *ctx)
 {
 	struct wk_net *p;
 	__u8 *ev = net_begin(ctx, WARD_EV_ACCEPT, &p);

@@ -55,15 +55,15 @@ static __always_inline void take_stash(struct wk_stash *out)
 	}
 }
 
-SEC("raw_tp/sys_enter")
-int wk_setid_enter(struct bpf_raw_tracepoint_args *ctx)
+WK_SYS_ENTER
+int wk_setid_enter(void *ctx)
 {
 	stash_creds(WARD_EV_SETUID);
 	return 0;
 }
 
-SEC("raw_tp/sys_exit")
-int wk_setid_exit(struct bpf_raw_tracepoint_args *ctx)
+WK_SYS_EXIT
+int wk_setid_exit(WK_CTX *ctx)
 {
 	struct wk_stash old;
 	take_stash(&old);
@@ -88,16 +88,16 @@ int wk_setid_exit(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
-SEC("raw_tp/sys_enter")
-int wk_capset_enter(struct bpf_raw_tracepoint_args *ctx)
+WK_SYS_ENTER
+int wk_capset_enter(void *ctx)
 {
 	stash_creds(WARD_EV_CAPSET);
 	return 0;
 }
 
 /* capset(hdrp, datap): the new sets as passed, the old ones from the stash */
-SEC("raw_tp/sys_exit")
-int wk_capset_exit(struct bpf_raw_tracepoint_args *ctx)
+WK_SYS_EXIT
+int wk_capset_exit(WK_CTX *ctx)
 {
 	struct wk_stash old;
 	take_stash(&old);
@@ -123,8 +123,8 @@ int wk_capset_exit(struct bpf_raw_tracepoint_args *ctx)
 }
 
 /* ptrace(request, pid, addr, data) */
-SEC("raw_tp/sys_exit")
-int wk_ptrace_exit(struct bpf_raw_tracepoint_args *ctx)
+WK_SYS_EXIT
+int wk_ptrace_exit(WK_CTX *ctx)
 {
 	__u8 *ev = wk_begin(WARD_EV_PTRACE);
 	if (!ev)
@@ -139,7 +139,7 @@ int wk_ptrace_exit(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
-static __always_inline int do_signal(struct bpf_raw_tracepoint_args *ctx, int pid, int tid, __u32 sig)
+static __always_inline int do_signal(WK_CTX *ctx, int pid, int tid, __u32 sig)
 {
 	__u8 *ev = wk_begin(WARD_EV_SIGNAL);
 	if (!ev)
@@ -155,24 +155,24 @@ static __always_inline int do_signal(struct bpf_raw_tracepoint_args *ctx, int pi
 }
 
 /* kill(pid, sig) */
-SEC("raw_tp/sys_exit")
-int wk_kill_exit(struct bpf_raw_tracepoint_args *ctx)
+WK_SYS_EXIT
+int wk_kill_exit(WK_CTX *ctx)
 {
 	struct pt_regs *r = WK_REGS(ctx);
 	return do_signal(ctx, (int)WK_ARG1(r), 0, WK_ARG2(r));
 }
 
 /* tkill(tid, sig) */
-SEC("raw_tp/sys_exit")
-int wk_tkill_exit(struct bpf_raw_tracepoint_args *ctx)
+WK_SYS_EXIT
+int wk_tkill_exit(WK_CTX *ctx)
 {
 	struct pt_regs *r = WK_REGS(ctx);
 	return do_signal(ctx, 0, (int)WK_ARG1(r), WK_ARG2(r));
 }
 
 /* tgkill(tgid, tid, sig) */
-SEC("raw_tp/sys_exit")
-int wk_tgkill_exit(struct bpf_raw_tracepoint_args *ctx)
+WK_SYS_EXIT
+int wk_tgkill_exit(WK_CTX *ctx)
 {
 	struct pt_regs *r = WK_REGS(ctx);
 	return do_signal(ctx, (int)WK_ARG1(r), (int)WK_ARG2(r), WK_ARG3(r));

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
 /*
- * process.bpf.c — process lifecycle: fork, exec, exit, and the internal cwd
- * event.  These always run (wardd's process table depends on them); wardd
- * forwards them only to subscribers.
+ * process.bpf.c — process lifecycle: fork, exec, exit, from the scheduler's
+ * raw tracepoints.  These always run (wardd's process table depends on
+ * them); wardd forwards them only to subscribers.
  */
 #include "common.bpf.h"
 
@@ -72,22 +72,6 @@ int wk_exit(struct bpf_raw_tracepoint_args *ctx)
 		p->status = BPF_CORE_READ(sig, group_exit_code);
 	else
 		p->status = BPF_CORE_READ(t, exit_code);
-	wk_submit(ev);
-	return 0;
-}
-
-/* chdir / fchdir: keep wardd's idea of the cwd current (internal event). */
-SEC("raw_tp/sys_exit")
-int wk_chdir_exit(struct bpf_raw_tracepoint_args *ctx)
-{
-	if (WK_RET(ctx) != 0)
-		return 0;
-	__u8 *ev = wk_begin_always(WK_CWD);
-	if (!ev)
-		return 0;
-	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
-	struct fs_struct *fs = BPF_CORE_READ(t, fs);
-	wk_path_str(ev, 0, BPF_CORE_READ(fs, pwd.dentry), BPF_CORE_READ(fs, pwd.mnt));
 	wk_submit(ev);
 	return 0;
 }

@@ -6,7 +6,7 @@
  */
 #include "common.bpf.h"
 
-static __always_inline __u8 *sys_begin(struct bpf_raw_tracepoint_args *ctx, __u16 type,
+static __always_inline __u8 *sys_begin(WK_CTX *ctx, __u16 type,
 					struct wk_sys **out)
 {
 	__u8 *ev = wk_begin(type);
@@ -21,8 +21,8 @@ static __always_inline __u8 *sys_begin(struct bpf_raw_tracepoint_args *ctx, __u1
 }
 
 /* init_module(image, len, params): str1 = params */
-SEC("raw_tp/sys_exit")
-int wk_init_module_exit(struct bpf_raw_tracepoint_args *ctx)
+WK_SYS_EXIT
+int wk_init_module_exit(WK_CTX *ctx)
 {
 	struct wk_sys *p;
 	__u8 *ev = sys_begin(ctx, WARD_EV_MODULE_LOAD, &p);
@@ -34,8 +34,8 @@ int wk_init_module_exit(struct bpf_raw_tracepoint_args *ctx)
 }
 
 /* finit_module(fd, params, flags): str0 = the module file, str1 = params */
-SEC("raw_tp/sys_exit")
-int wk_finit_module_exit(struct bpf_raw_tracepoint_args *ctx)
+WK_SYS_EXIT
+int wk_finit_module_exit(WK_CTX *ctx)
 {
 	struct wk_sys *p;
 	__u8 *ev = sys_begin(ctx, WARD_EV_MODULE_LOAD, &p);
@@ -51,8 +51,8 @@ int wk_finit_module_exit(struct bpf_raw_tracepoint_args *ctx)
 }
 
 /* bpf(cmd, attr, size): program loads and attachments only */
-SEC("raw_tp/sys_exit")
-int wk_bpf_exit(struct bpf_raw_tracepoint_args *ctx)
+WK_SYS_EXIT
+int wk_bpf_exit(WK_CTX *ctx)
 {
 	struct pt_regs *r = WK_REGS(ctx);
 	__u32 cmd = WK_ARG1(r);
@@ -92,8 +92,8 @@ int wk_bpf_exit(struct bpf_raw_tracepoint_args *ctx)
 }
 
 /* mount(source, target, fstype, flags, data) */
-SEC("raw_tp/sys_exit")
-int wk_mount_exit(struct bpf_raw_tracepoint_args *ctx)
+WK_SYS_EXIT
+int wk_mount_exit(WK_CTX *ctx)
 {
 	struct wk_sys *p;
 	__u8 *ev = sys_begin(ctx, WARD_EV_MOUNT, &p);
@@ -110,8 +110,8 @@ int wk_mount_exit(struct bpf_raw_tracepoint_args *ctx)
 
 /* move_mount(from_dfd, from_path, to_dfd, to_path, flags): the new mount API's
  * attach step; str1 = to_path (empty with MOVE_MOUNT_T_EMPTY_PATH) */
-SEC("raw_tp/sys_exit")
-int wk_move_mount_exit(struct bpf_raw_tracepoint_args *ctx)
+WK_SYS_EXIT
+int wk_move_mount_exit(WK_CTX *ctx)
 {
 	struct wk_sys *p;
 	__u8 *ev = sys_begin(ctx, WARD_EV_MOUNT, &p);
@@ -127,8 +127,8 @@ int wk_move_mount_exit(struct bpf_raw_tracepoint_args *ctx)
 }
 
 /* umount2(target, flags): str1 = target */
-SEC("raw_tp/sys_exit")
-int wk_umount_exit(struct bpf_raw_tracepoint_args *ctx)
+WK_SYS_EXIT
+int wk_umount_exit(WK_CTX *ctx)
 {
 	struct wk_sys *p;
 	__u8 *ev = sys_begin(ctx, WARD_EV_UMOUNT, &p);
@@ -142,8 +142,8 @@ int wk_umount_exit(struct bpf_raw_tracepoint_args *ctx)
 }
 
 /* memfd_create(name, flags) */
-SEC("raw_tp/sys_exit")
-int wk_memfd_create_exit(struct bpf_raw_tracepoint_args *ctx)
+WK_SYS_EXIT
+int wk_memfd_create_exit(WK_CTX *ctx)
 {
 	struct wk_sys *p;
 	__u8 *ev = sys_begin(ctx, WARD_EV_MEMFD_CREATE, &p);

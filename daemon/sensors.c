@@ -29,10 +29,15 @@
 
 #include "core.skel.h"
 #include "file.skel.h"
+#include "file_tp.skel.h"
 #include "net.skel.h"
+#include "net_tp.skel.h"
 #include "priv.skel.h"
+#include "priv_tp.skel.h"
 #include "process.skel.h"
 #include "system.skel.h"
+#include "system_tp.skel.h"
+#include "tracepoints.h"
 
 #ifndef SYS_fchmodat2
 #define SYS_fchmodat2 452
@@ -40,18 +45,30 @@
 
 enum family { FAM_CORE, FAM_PROCESS, FAM_FILE, FAM_NET, FAM_PRIV, FAM_SYSTEM, FAM_N };
 
+/* Skeletons: core and process always; of each syscall family, the build for
+ * the chosen backend. */
 static struct wk_core_bpf *core;
 static struct wk_process_bpf *process;
 static struct wk_file_bpf *file;
 static struct wk_net_bpf *net;
 static struct wk_priv_bpf *priv;
 static struct wk_system_bpf *sys;
+static struct wk_file_tp_bpf *file_tp;
+static struct wk_net_tp_bpf *net_tp;
+static struct wk_priv_tp_bpf *priv_tp;
+static struct wk_system_tp_bpf *sys_tp;
 static struct bpf_object *objs[FAM_N];
 static struct ring_buffer *rb;
 static struct bpf_link *links[8];
 static int nlinks;
-static struct bpf_link *enter_link; /* attached only while an enter sensor is registered */
+static struct bpf_link *enter_link; /* raw backend: only while an enter sensor is registered */
 static uint64_t cur_mask;
+
+/* BACKEND_TP: each sensor on its syscall's own tracepoint (unwatched
+ * syscalls run no BPF).  BACKEND_RAW: one raw sys_exit/sys_enter tracepoint
+ * dispatching by tail call (no tracefs needed). */
+enum backend { BACKEND_RAW, BACKEND_TP };
+static enum backend backend;
 
 /*
  * Syscall -> sensor.  @type is the event type the sensor reports (0: always
@@ -65,12 +82,13 @@ struct sys_sensor {
 	enum family fam;
 	const char *exit_prog;
 	const char *enter_prog;
+	const char *tp; /* tracepoint name when not the syscall's ("umount" for umount2) */
 };
 
 #define S(sys, t, f, prog) {SYS_##sys, #sys, t, 0, f, prog, NULL}
 static const struct sys_sensor sys_table[] = {
-	{SYS_chdir, "chdir", 0, 0, FAM_PROCESS, "wk_chdir_exit", NULL},
-	{SYS_fchdir, "fchdir", 0, 0, FAM_PROCESS, "wk_chdir_exit", NULL},
+	{SYS_chdir, "chdir", 0, 0, FAM_FILE, "wk_chdir_exit", NULL},
+	{SYS_fchdir, "fchdir", 0, 0, FAM_FILE, "wk_chdir_exit", NULL},
 	{SYS_open, "open", WARD_EV_OPEN, WARD_EV_CREATE, FAM_FILE, "wk_open_exit", NULL},
 	{SYS_creat, "creat", WARD_EV_OPEN, WARD_EV_CREATE, FAM_FILE, "wk_creat_exit", NULL},
 	{SYS_openat, "openat", WARD_EV_OPEN, WARD_EV_CREATE, FAM_FILE, "wk_openat_exit", NULL},
@@ -117,10 +135,15 @@ static const struct sys_sensor sys_table[] = {
 	S(bpf, WARD_EV_BPF, FAM_SYSTEM, "wk_bpf_exit"),
 	S(mount, WARD_EV_MOUNT, FAM_SYSTEM, "wk_mount_exit"),
 	S(move_mount, WARD_EV_MOUNT, FAM_SYSTEM, "wk_move_mount_exit"),
-	S(umount2, WARD_EV_UMOUNT, FAM_SYSTEM, "wk_umount_exit"),
+	{SYS_umount2, "umount2", WARD_EV_UMOUNT, 0, FAM_SYSTEM, "wk_umount_exit", NULL, "umount"},
 	S(memfd_create, WARD_EV_MEMFD_CREATE, FAM_SYSTEM, "wk_memfd_create_exit"),
 };
 #define NSYS (sizeof(sys_table) / sizeof(sys_table[0]))
+
+/* Tracepoint backend: ids of each sensor's sys_exit_ / sys_enter_
+ * tracepoint, and the links while it is attached. */
+static int exit_tp_id[NSYS], enter_tp_id[NSYS];
+static struct bpf_link *exit_tp_link[NSYS], *enter_tp_link[NSYS];
 
 const char *sensors_syscall_name(uint32_t nr)
 {
@@ -186,12 +209,19 @@ static int open_all(const struct sensors_opts *o)
 	} while (0)
 	OPEN(core, wk_core_bpf, FAM_CORE);
 	OPEN(process, wk_process_bpf, FAM_PROCESS);
-	OPEN(file, wk_file_bpf, FAM_FILE);
-	OPEN(net, wk_net_bpf, FAM_NET);
-	OPEN(priv, wk_priv_bpf, FAM_PRIV);
-	OPEN(sys, wk_system_bpf, FAM_SYSTEM);
+	if (backend == BACKEND_TP) {
+		OPEN(file_tp, wk_file_tp_bpf, FAM_FILE);
+		OPEN(net_tp, wk_net_tp_bpf, FAM_NET);
+		OPEN(priv_tp, wk_priv_tp_bpf, FAM_PRIV);
+		OPEN(sys_tp, wk_system_tp_bpf, FAM_SYSTEM);
+	} else {
+		OPEN(file, wk_file_bpf, FAM_FILE);
+		OPEN(net, wk_net_bpf, FAM_NET);
+		OPEN(priv, wk_priv_bpf, FAM_PRIV);
+		OPEN(sys, wk_system_bpf, FAM_SYSTEM);
+	}
 #undef OPEN
-	/* Only the dispatchers and the sched tracepoints are ever attached. */
+	/* Nothing is attached by its section name: wardd decides. */
 	for (int f = 0; f < FAM_N; f++) {
 		struct bpf_program *p;
 		bpf_object__for_each_program(p, objs[f])
@@ -202,6 +232,59 @@ static int open_all(const struct sensors_opts *o)
 		return ncpu ? ncpu : -EINVAL;
 	int err = bpf_map__set_max_entries(core->maps.wk_scratch_map, (uint32_t)ncpu);
 	return err ? err : bpf_map__set_max_entries(core->maps.wk_events, o->ring_bytes);
+}
+
+/* Tracepoint backend possible?  Reads every sensor's tracepoint ids.
+ * Returns 0, or -ENOENT naming the first missing tracepoint. */
+static int probe_tracepoints(const char *scratch_dir)
+{
+	const char *names[2 * NSYS];
+	char buf[2 * NSYS][64];
+	int ids[2 * NSYS];
+	for (size_t i = 0; i < NSYS; i++) {
+		const char *tp = sys_table[i].tp ? sys_table[i].tp : sys_table[i].name;
+		snprintf(buf[2 * i], 64, "sys_exit_%s", tp);
+		snprintf(buf[2 * i + 1], 64, "sys_enter_%s", tp);
+		names[2 * i] = buf[2 * i];
+		names[2 * i + 1] = buf[2 * i + 1];
+	}
+	int err = tracepoint_ids(scratch_dir, names, (int)(2 * NSYS), ids);
+	if (err) {
+		log_info("syscall tracepoints unavailable (tracefs: %s)", strerror(-err));
+		return err;
+	}
+	size_t missing = 0;
+	for (size_t i = 0; i < NSYS; i++) {
+		exit_tp_id[i] = ids[2 * i];
+		enter_tp_id[i] = ids[2 * i + 1];
+		if (exit_tp_id[i] < 0 || (sys_table[i].enter_prog && enter_tp_id[i] < 0)) {
+			/* A syscall this kernel does not implement (init_module
+			 * without module support) has no tracepoint: it cannot
+			 * happen, so there is nothing to watch. */
+			log_info("no tracepoint for %s: not implemented by this kernel", sys_table[i].name);
+			exit_tp_id[i] = -1;
+			missing++;
+		}
+	}
+	return missing == NSYS ? -ENOENT : 0;
+}
+
+static int choose_backend(const struct sensors_opts *o)
+{
+	const char *want = o->backend ? o->backend : "auto";
+	if (strcmp(want, "raw") == 0) {
+		backend = BACKEND_RAW;
+		return 0;
+	}
+	if (strcmp(want, "tp") != 0 && strcmp(want, "auto") != 0) {
+		log_warnx("unknown backend \"%s\" (auto, tp or raw)", want);
+		return -EINVAL;
+	}
+	int err = probe_tracepoints(o->scratch_dir);
+	if (err && strcmp(want, "tp") == 0)
+		return err;
+	backend = err ? BACKEND_RAW : BACKEND_TP;
+	return 0;
 }
 
 static int set_scope(const char *dir)
@@ -229,6 +312,10 @@ int sensors_start(const struct sensors_opts *o, sensors_event_fn fn, void *ctx)
 {
 	int err;
 	libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
+	if ((err = choose_backend(o)))
+		return err;
+	log_info("sensors: %s", backend == BACKEND_TP ? "one tracepoint per watched syscall"
+						   : "raw syscall tracepoint with tail calls");
 	if ((err = open_all(o)))
 		goto fail;
 	if ((err = bpf_object__load(objs[FAM_CORE]))) {
@@ -252,8 +339,10 @@ int sensors_start(const struct sensors_opts *o, sensors_event_fn fn, void *ctx)
 	}
 	if ((err = sensors_set_mask(0)))
 		goto fail;
-	if ((err = attach(core->progs.wk_dispatch_exit)) || (err = attach(process->progs.wk_fork)) ||
-	    (err = attach(process->progs.wk_exec)) || (err = attach(process->progs.wk_exit)))
+	if (backend == BACKEND_RAW && (err = attach(core->progs.wk_dispatch_exit)))
+		goto fail;
+	if ((err = attach(process->progs.wk_fork)) || (err = attach(process->progs.wk_exec)) ||
+	    (err = attach(process->progs.wk_exit)))
 		goto fail;
 	return 0;
 fail:
@@ -265,6 +354,11 @@ void sensors_stop(void)
 {
 	bpf_link__destroy(enter_link);
 	enter_link = NULL;
+	for (size_t i = 0; i < NSYS; i++) {
+		bpf_link__destroy(exit_tp_link[i]);
+		bpf_link__destroy(enter_tp_link[i]);
+		exit_tp_link[i] = enter_tp_link[i] = NULL;
+	}
 	for (int i = 0; i < nlinks; i++)
 		bpf_link__destroy(links[i]);
 	nlinks = 0;
@@ -274,6 +368,11 @@ void sensors_stop(void)
 	wk_priv_bpf__destroy(priv);
 	wk_net_bpf__destroy(net);
 	wk_file_bpf__destroy(file);
+	wk_system_tp_bpf__destroy(sys_tp);
+	wk_priv_tp_bpf__destroy(priv_tp);
+	wk_net_tp_bpf__destroy(net_tp);
+	wk_file_tp_bpf__destroy(file_tp);
+	sys_tp = NULL, priv_tp = NULL, net_tp = NULL, file_tp = NULL;
 	wk_process_bpf__destroy(process);
 	wk_core_bpf__destroy(core);
 	sys = NULL, priv = NULL, net = NULL, file = NULL, process = NULL, core = NULL;
@@ -287,14 +386,45 @@ static bool sensor_wanted(const struct sys_sensor *s, uint64_t mask)
 	return ((mask >> s->type) & 1) || (s->type2 && ((mask >> s->type2) & 1));
 }
 
-int sensors_set_mask(uint64_t mask)
+/* Tracepoint backend: attach or detach one program on one tracepoint. */
+static int tp_want(struct bpf_link **link, enum family fam, const char *prog, int id, bool want)
+{
+	if (want && !*link) {
+		struct bpf_program *p = bpf_object__find_program_by_name(objs[fam], prog);
+		if (!p)
+			return -ENOENT;
+		*link = tracepoint_attach(p, id);
+		if (!*link)
+			return -errno;
+	} else if (!want && *link) {
+		bpf_link__destroy(*link);
+		*link = NULL;
+	}
+	return 0;
+}
+
+static int set_mask_tp(uint64_t mask)
+{
+	for (size_t i = 0; i < NSYS; i++) {
+		const struct sys_sensor *s = &sys_table[i];
+		if (exit_tp_id[i] < 0)
+			continue; /* not in this kernel */
+		bool want = sensor_wanted(s, mask);
+		int err = tp_want(&exit_tp_link[i], s->fam, s->exit_prog, exit_tp_id[i], want);
+		if (!err && s->enter_prog)
+			err = tp_want(&enter_tp_link[i], s->fam, s->enter_prog, enter_tp_id[i], want);
+		if (err) {
+			log_warnx("attach %s sensor: %s", s->name, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+static int set_mask_raw(uint64_t mask)
 {
 	int exit_map = map_fd("wk_sys_exit"), enter_map = map_fd("wk_sys_enter");
 	bool any_enter = false;
-	/* Publish the mask first so a newly registered sensor sees it. */
-	int err = config_set(WK_CFG_SUBSCRIBED, mask);
-	if (err)
-		return err;
 	for (size_t i = 0; i < NSYS; i++) {
 		const struct sys_sensor *s = &sys_table[i];
 		uint32_t key = (uint32_t)s->nr;
@@ -327,8 +457,18 @@ int sensors_set_mask(uint64_t mask)
 		bpf_link__destroy(enter_link);
 		enter_link = NULL;
 	}
-	cur_mask = mask;
 	return 0;
+}
+
+int sensors_set_mask(uint64_t mask)
+{
+	/* Publish the mask first so a newly registered sensor sees it. */
+	int err = config_set(WK_CFG_SUBSCRIBED, mask);
+	if (!err)
+		err = backend == BACKEND_TP ? set_mask_tp(mask) : set_mask_raw(mask);
+	if (!err)
+		cur_mask = mask;
+	return err;
 }
 
 static uint64_t muting; /* WK_MUTING_* bits published in wk_config */
@@ -429,6 +569,16 @@ void sensors_probe_kernel(struct json_object *o)
 
 void sensors_status(struct json_object *o)
 {
-	json_object_object_add(o, "sys_enter_attached", json_object_new_boolean(enter_link != NULL));
+	json_object_object_add(o, "backend", json_object_new_string(backend == BACKEND_TP ? "syscall-tracepoints"
+												 : "raw-syscall-dispatch"));
+	bool entering = enter_link != NULL;
+	for (size_t i = 0; i < NSYS; i++)
+		entering = entering || enter_tp_link[i] != NULL;
+	json_object_object_add(o, "sys_enter_attached", json_object_new_boolean(entering));
+	struct json_object *absent = json_object_new_array();
+	for (size_t i = 0; backend == BACKEND_TP && i < NSYS; i++)
+		if (exit_tp_id[i] < 0)
+			json_object_array_add(absent, json_object_new_string(sys_table[i].name));
+	json_object_object_add(o, "syscalls_not_in_kernel", absent);
 	json_object_object_add(o, "subscribed_mask", json_object_new_uint64(cur_mask));
 }

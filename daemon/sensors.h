@@ -16,6 +16,8 @@ struct json_object;
 struct sensors_opts {
 	const char *scope_cgroup; /* only tasks under this cgroup v2 dir; NULL = all */
 	uint32_t ring_bytes;      /* BPF ring buffer size (power of two) */
+	const char *backend;      /* "auto" (NULL), "tp" or "raw": see sensors.c */
+	const char *scratch_dir;  /* where tracefs may be mounted for a moment */
 };
 
 typedef int (*sensors_event_fn)(void *ctx, void *data, size_t size);

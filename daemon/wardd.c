@@ -17,6 +17,7 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -37,6 +38,7 @@
 static struct {
 	const char *runtime_dir;
 	const char *scope;
+	const char *backend;
 	uint32_t ring_mb;
 	uint32_t client_ring_kb;
 	time_t started;
@@ -55,6 +57,8 @@ static void usage(FILE *f)
 		"  -c, --cgroup DIR        report only tasks under this cgroup v2 directory\n"
 		"  -R, --ring-mb N         kernel ring buffer size in MiB (power of two, default 16)\n"
 		"  -C, --client-ring-kb N  each client's ring in KiB (power of two, default 8192)\n"
+		"  -b, --backend B         syscall sensors: auto (default), tp (a tracepoint per\n"
+		"                          watched syscall) or raw (one dispatcher, no tracefs)\n"
 		"  -m, --mute-cgroup DIR   never report tasks in this cgroup v2 directory (repeatable)\n"
 		"  -p, --mute-pid PID      never report this process (repeatable)\n"
 		"  -v, --verbose           debug logging\n"
@@ -73,7 +77,7 @@ static void parse_args(int argc, char **argv)
 	static const struct option lo[] = {
 		{"runtime-dir", required_argument, NULL, 'r'}, {"cgroup", required_argument, NULL, 'c'},
 		{"ring-mb", required_argument, NULL, 'R'},     {"client-ring-kb", required_argument, NULL, 'C'},
-		{"mute-cgroup", required_argument, NULL, 'm'}, {"mute-pid", required_argument, NULL, 'p'},
+		{"backend", required_argument, NULL, 'b'},     {"mute-cgroup", required_argument, NULL, 'm'}, {"mute-pid", required_argument, NULL, 'p'},
 		{"verbose", no_argument, NULL, 'v'},           {"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}};
 	const char *env = getenv("WARD_RUNTIME_DIR");
@@ -81,12 +85,13 @@ static void parse_args(int argc, char **argv)
 	opt.ring_mb = 16;
 	opt.client_ring_kb = 8192;
 	int c;
-	while ((c = getopt_long(argc, argv, "r:c:R:C:m:p:vh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "r:c:R:C:b:m:p:vh", lo, NULL)) != -1) {
 		switch (c) {
 		case 'r': opt.runtime_dir = optarg; break;
 		case 'c': opt.scope = optarg; break;
 		case 'R': opt.ring_mb = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'C': opt.client_ring_kb = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'b': opt.backend = optarg; break;
 		case 'm':
 			if (opt.n_mute_cgroups == 16)
 				fatalx("at most 16 --mute-cgroup");
@@ -234,7 +239,10 @@ int main(int argc, char **argv)
 	pipeline_init();
 	int seeded = proctable_seed();
 
-	struct sensors_opts so = {.scope_cgroup = opt.scope, .ring_bytes = opt.ring_mb << 20};
+	if (mkdir(opt.runtime_dir, 0755) && errno != EEXIST)
+		fatal("mkdir %s", opt.runtime_dir);
+	struct sensors_opts so = {.scope_cgroup = opt.scope, .ring_bytes = opt.ring_mb << 20,
+				  .backend = opt.backend, .scratch_dir = opt.runtime_dir};
 	int err = sensors_start(&so, pipeline_on_record, NULL);
 	if (err)
 		fatalx("cannot start the sensors: %s", strerror(-err));

@@ -183,8 +183,11 @@ int harness_start(void)
 			dup2(fd, 1);
 			dup2(fd, 2);
 		}
+		/* WARD_TEST_BACKEND runs the suite on one sensor backend */
+		const char *backend = getenv("WARD_TEST_BACKEND");
 		execl(wardd_path(), "wardd", "--runtime-dir", H.rtdir, "--cgroup", H.cgdir,
-		      "--mute-cgroup", H.cgmuted, "--client-ring-kb", "16384", (char *)NULL);
+		      "--mute-cgroup", H.cgmuted, "--client-ring-kb", "16384",
+		      "--backend", backend && *backend ? backend : "auto", (char *)NULL);
 		_exit(127);
 	}
 	setenv("WARD_RUNTIME_DIR", H.rtdir, 1);

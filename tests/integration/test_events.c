@@ -629,8 +629,30 @@ static int do_module(void *arg)
 	return r == 0 ? 2 : 0;
 }
 
+/* Whether wardd reports @syscall as absent from this kernel. */
+static int syscall_not_in_kernel(const char *syscall)
+{
+	char *json = NULL;
+	assert_int_equal(ward_client_status_json(harness_client(), &json), 0);
+	char needle[64];
+	snprintf(needle, sizeof(needle), "\"%s\"", syscall);
+	const char *absent = strstr(json, "\"syscalls_not_in_kernel\"");
+	const char *end = absent ? strchr(absent, ']') : NULL;
+	const char *hit = absent ? strstr(absent, needle) : NULL;
+	int r = hit && hit < end;
+	free(json);
+	return r;
+}
+
 static void test_module_load(void **state)
 {
+	if (syscall_not_in_kernel("finit_module")) {
+		/* the tracepoint backend on a kernel without module support:
+		 * the syscall cannot load anything, and there is no tracepoint
+		 * to see the attempt (the raw backend run of this suite does) */
+		assert_int_equal(access("/proc/modules", F_OK), -1);
+		skip();
+	}
 	paths("not-a-module.ko", NULL);
 	int fd = open(p1, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	assert_true(fd >= 0);
