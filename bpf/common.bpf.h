@@ -237,7 +237,7 @@ struct wk_walk {
 	struct mount *mnt;
 	__u32 base;
 	__u32 len;
-	__u32 done; /* reached the root: nothing was cut */
+	__u32 done; /* reached the root of the mount tree: nothing was cut */
 };
 
 /* One step of the walk: write the current component, move to the parent,
@@ -267,10 +267,8 @@ static long wk_walk_step(__u64 idx, void *arg)
 	const unsigned char *name = BPF_CORE_READ(d, d_name.name);
 	__u32 off = (w->base + w->len) & (WK_SCRATCH_MASK);
 	long n = bpf_probe_read_kernel_str(ev + off, WK_NAME_MAX, name);
-	if (n <= 1) {
-		w->done = 1; /* unreadable name: stop here rather than guess */
-		return 1;
-	}
+	if (n <= 1)
+		return 1; /* unreadable name: stop, and the path is marked cut */
 	w->len += n;
 	w->d = parent;
 	return 0;

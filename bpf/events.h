@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only) */
 /*
  * events.h — the records the sensors write into the BPF ring buffer, as read
- * by wardd (daemon/decode.c).  Plain C types only: this header is compiled
+ * by wardd (daemon/pipeline.c).  Plain C types only: this header is compiled
  * both by clang for BPF and by the host compiler, and tests/unit/test_layout.c
  * checks that both see the same sizes and offsets.
  *

@@ -31,6 +31,7 @@ struct kev {
 	const struct wk_hdr *h;
 	const union wk_payload *p;
 	const char *str[WK_NSTR];
+	int resolved[WK_NSTR]; /* from a dentry walk: absolute, or cut ("...") */
 	char path[WK_NSTR][WK_PATH_BUF + 8]; /* rev strings, rebuilt */
 };
 
@@ -92,7 +93,8 @@ static int kev_parse(struct kev *k, const void *data, size_t size)
 			return -EPROTO;
 		const char *s = (const char *)data + off;
 		k->str[i] = NULL;
-		if (k->h->str_rev & WK_REV(i)) {
+		k->resolved[i] = (k->h->str_rev & WK_REV(i)) != 0;
+		if (k->resolved[i]) {
 			/* a walk that ended at once is the root: "/" */
 			char *out = k->path[i];
 			size_t room = sizeof(k->path[i]);
@@ -147,15 +149,19 @@ static void add_process(struct ward_rec_builder *b, const struct kev *k, struct 
 }
 
 /* An absolute form of a path the caller passed: joined with the directory
- * the sensor resolved (str2) or the process's cwd. */
-static const char *absolute(char *out, size_t outlen, const char *path, const char *dir,
-			    const struct proc *p)
+ * the sensor resolved (@dir) or the process's cwd.  An empty path names that
+ * directory itself (AT_EMPTY_PATH).  Paths from a dentry walk (@resolved)
+ * are already as absolute as they can be. */
+static const char *absolute(char *out, size_t outlen, const char *path, int resolved,
+			    const char *dir, const struct proc *p)
 {
-	if (!path || path[0] == '/' || path[0] == '\0')
+	if (!path || resolved || path[0] == '/')
 		return path;
 	const char *base = dir ? dir : p->cwd;
 	if (!base)
 		return path;
+	if (path[0] == '\0')
+		return base;
 	int n = snprintf(out, outlen, "%s%s%s", base, base[strlen(base) - 1] == '/' ? "" : "/", path);
 	return n > 0 && (size_t)n < outlen ? out : path;
 }
@@ -171,11 +177,15 @@ static void add_file(struct ward_rec_builder *b, const struct kev *k, const stru
 	char buf0[2 * WK_PATH_BUF + 2], buf1[2 * WK_PATH_BUF + 2];
 	uint32_t t = k->h->type;
 	ward_rb_i64(b, WARD_F_RESULT, f->result);
-	add_str(b, WARD_F_PATH, absolute(buf0, sizeof(buf0), k->str[0], k->str[2], p));
+	/* an empty path is the directory only when the call succeeded (with
+	 * AT_EMPTY_PATH); a failed one did not name anything */
+	const char *p0 = k->str[0] && !k->str[0][0] && f->result < 0 ? k->str[0]
+		       : absolute(buf0, sizeof(buf0), k->str[0], k->resolved[0], k->str[2], p);
+	add_str(b, WARD_F_PATH, p0);
 	if (t == WARD_EV_SYMLINK)
 		add_str(b, WARD_F_LINK_TARGET, k->str[1]);
 	else if (k->str[1])
-		add_str(b, WARD_F_NEW_PATH, absolute(buf1, sizeof(buf1), k->str[1], k->str[3], p));
+		add_str(b, WARD_F_NEW_PATH, absolute(buf1, sizeof(buf1), k->str[1], k->resolved[1], k->str[3], p));
 	if (t == WARD_EV_OPEN || t == WARD_EV_CREATE || t == WARD_EV_UNLINK || t == WARD_EV_RENAME ||
 	    t == WARD_EV_LINK || t == WARD_EV_CHMOD || t == WARD_EV_CHOWN)
 		ward_rb_u64(b, WARD_F_FLAGS, f->flags);
@@ -315,6 +325,8 @@ static void add_lifecycle(struct ward_rec_builder *b, const struct kev *k)
 		break;
 	case WARD_EV_EXEC:
 		add_str(b, WARD_F_FILENAME, k->str[1]);
+		if (k->p->exec.argv_truncated)
+			ward_rb_u64(b, WARD_F_ARGV_TRUNCATED, 1);
 		break;
 	case WARD_EV_EXIT: {
 		uint32_t st = k->p->exit.status;

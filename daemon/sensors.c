@@ -2,11 +2,15 @@
 /*
  * sensors.c — see sensors.h.
  *
- * Order at start: open every family's skeleton; size core's ring buffer and
- * set the scope flag; load core; point the other objects' maps at core's
- * (bpf_map__reuse_fd) and load them; attach the dispatchers and the
- * process-lifecycle tracepoints; register the always-on syscall sensors
- * (chdir/fchdir for the cwd).  Tail-call targets are loaded, never attached.
+ * Order at start: choose the backend (tracepoint ids from tracefs, or the
+ * raw dispatcher); open core, process and the chosen build of each syscall
+ * family; size the scratch slots and the ring buffer, set the scope flag;
+ * load core; point the other objects' maps at core's (bpf_map__reuse_fd) and
+ * load them; attach the process-lifecycle tracepoints (and, raw backend, the
+ * sys_exit dispatcher); register the always-on syscall sensors (chdir and
+ * fchdir, for the cwd).  Sensors follow the subscriptions (sensors_set_mask):
+ * tracepoint backend, one perf link per watched syscall; raw backend, an
+ * entry in the tail-call table.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -109,6 +109,7 @@ static const struct field_info fields[WARD_F_MAX_] = {
 	[WARD_F_TARGET_COMM] = {"comm", WARD_KIND_STR},
 	[WARD_F_OLD_SUID] = {"old_suid", WARD_KIND_U64},
 	[WARD_F_NEW_SUID] = {"new_suid", WARD_KIND_U64},
+	[WARD_F_ARGV_TRUNCATED] = {"argv_truncated", WARD_KIND_U64},
 };
 
 const char *ward_event_type_name(uint32_t type)

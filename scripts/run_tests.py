@@ -9,11 +9,24 @@ counts as one failed case.  Exit status: 0 when nothing failed.
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 
 PASSED = re.compile(r"^\[  PASSED  \] (\d+) test")
 FAILED = re.compile(r"^\[  FAILED  \] (\d+) test")
+
+
+def remove_test_cgroups(pid):
+    """The harness names its cgroups after the test's pid; after a killed
+    test they are left behind (empty once the group is dead)."""
+    for root in ("/sys/fs/cgroup/unified", "/sys/fs/cgroup"):
+        d = os.path.join(root, "ward-test-%d" % pid)
+        for sub in (os.path.join(d, "muted"), d):
+            try:
+                os.rmdir(sub)
+            except OSError:
+                pass
 
 
 def run_meson_tests(build):
@@ -25,15 +38,20 @@ def run_meson_tests(build):
         env["CMOCKA_MESSAGE_OUTPUT"] = "stdout"
         timeout = t.get("timeout") or 60
         label = "%s/%s" % (t["suite"][0].split(":")[-1], t["name"])
+        # Its own process group, so that a timeout also kills the wardd an
+        # integration test started (which then detaches its programs).
+        p = subprocess.Popen(t["cmd"], env=env, cwd=t.get("workdir") or None,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True, errors="replace", start_new_session=True)
         try:
-            p = subprocess.run(t["cmd"], env=env, cwd=t.get("workdir") or None,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               timeout=timeout, text=True, errors="replace")
-            out, rc = p.stdout, p.returncode
-        except subprocess.TimeoutExpired as e:
-            out = (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
+            out, _ = p.communicate(timeout=timeout)
+            rc = p.returncode
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            out, _ = p.communicate()
             out += "\n(timed out after %ss)\n" % timeout
             rc = -1
+            remove_test_cgroups(p.pid)
         tp = tf = 0
         for line in out.splitlines():
             m = PASSED.match(line)

@@ -5,8 +5,8 @@
  * A client connects to wardd (the broker) over a Unix socket in the runtime
  * directory ($WARD_RUNTIME_DIR, default /run/ward), subscribes to event types,
  * and receives events in batches through a shared-memory ring that wardd
- * writes and the client only reads.  An eventfd tells the client when the
- * ring has data; ward_client_fd() returns it for poll/epoll.
+ * writes and the client only reads.  ward_client_fd() returns a descriptor
+ * for poll/epoll that is readable when the ring has data or wardd is gone.
  *
  * Conventions (as in systemd's sd-* and libcurl):
  *   - Handles are opaque.  Constructors are `int x_new(x **ret, ...)`.
@@ -111,6 +111,7 @@ enum ward_field {
 	WARD_F_TARGET_COMM = 81,  /* str: comm of a signal/ptrace target, when known */
 	WARD_F_OLD_SUID = 82,     /* u64 */
 	WARD_F_NEW_SUID = 83,     /* u64 */
+	WARD_F_ARGV_TRUNCATED = 84, /* u64: 1 when exec's argv was cut at 4095 bytes */
 	/* append new fields here */
 	WARD_F_MAX_
 };

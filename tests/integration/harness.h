@@ -8,9 +8,11 @@
  *
  * wardd is also told to mute "<test cgroup>/muted" (run_child_muted).
  *
- * Safety: every wait has a timeout; wardd is stopped (SIGTERM, then SIGKILL)
- * and the cgroup removed at exit, on a failed assertion and on a fatal
- * signal; an alarm bounds the whole run.
+ * Safety: every wait has a timeout; at exit and after a failed assertion
+ * wardd is stopped (SIGTERM, then SIGKILL), leftover children killed and
+ * the cgroups removed; on a fatal signal wardd is sent SIGTERM (it detaches
+ * everything itself); an alarm bounds the whole run.  scripts/run_tests.py
+ * runs each test in its own process group and kills the group on a timeout.
  */
 #ifndef WARD_TEST_HARNESS_H
 #define WARD_TEST_HARNESS_H

@@ -144,7 +144,12 @@ static void test_two_path_dirfds(void **state)
 static int do_empty_path(void *arg)
 {
 	int fd = open(arg, O_RDONLY);
-	return fd < 0 || fchownat(fd, "", 4321, 4321, AT_EMPTY_PATH) ? 1 : 0;
+	if (fd < 0 || fchownat(fd, "", 4321, 4321, AT_EMPTY_PATH))
+		return 1;
+	/* with AT_FDCWD, the empty path is the cwd itself */
+	if (chdir(test_dir()) || fchownat(AT_FDCWD, "", 4322, 4322, AT_EMPTY_PATH))
+		return 2;
+	return 0;
 }
 
 static void test_at_empty_path(void **state)
@@ -162,6 +167,11 @@ static void test_at_empty_path(void **state)
 	assert_int_equal(ev_i64(ev, WARD_F_OWNER_UID), 4321);
 	assert_true(ev_i64(ev, WARD_F_FD) >= 0);
 	free((void *)ev);
+	ev = expect_event(WARD_EV_CHOWN, pid, test_dir());
+	assert_non_null(ev);
+	assert_int_equal(ev_i64(ev, WARD_F_OWNER_UID), 4322);
+	free((void *)ev);
+	assert_int_equal(chown(test_dir(), 0, 0), 0);
 }
 
 #define DEPTH 90
@@ -191,6 +201,8 @@ static void test_deep_path_is_marked_cut(void **state)
 		 * the path says so instead of posing as absolute */
 		assert_memory_equal(p, "...", 3);
 		assert_int_equal(strcmp(p + strlen(p) - 5, "/leaf"), 0);
+		/* a cut path is shown as it is, never joined with the cwd */
+		assert_true(strlen(p) <= 4096 + 3);
 		free((void *)ev);
 		break;
 	}
@@ -218,6 +230,7 @@ static void test_long_argv_is_cut_not_lost(void **state)
 	assert_string_equal(argv, "true");
 	assert_true(len >= 4000 && len <= 4096);
 	assert_int_equal(argv[5], 'a');
+	assert_int_equal(ev_u64(ev, WARD_F_ARGV_TRUNCATED), 1);
 	free((void *)ev);
 }
 

@@ -123,6 +123,7 @@ static void test_exec(void **state)
 	static const char want[] = "true\0first arg\0second";
 	assert_int_equal(len, sizeof(want));
 	assert_memory_equal(argv, want, sizeof(want));
+	assert_false(ev_has(ev, WARD_F_ARGV_TRUNCATED));
 	free((void *)ev);
 
 	/* the process's later events carry the new image */
