@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -29,7 +30,17 @@
 #include "wire.h"
 
 #define MAX_CLIENTS 256
+#define MAX_CLIENTS_PER_UID 64   /* one user cannot take every slot */
+#define HELLO_TIMEOUT_S 5        /* a connection that never says HELLO is dropped */
+#define ACCEPT_PER_TURN 16       /* bounds the work one loop turn gives connections */
+#define SUBSCRIBE_PER_S 20       /* re-subscribing re-attaches sensors: not for free */
+#define RING_TOTAL_MAX (1ull << 30) /* shared memory for all clients' rings */
+#define STATUS_CLIENTS_MAX 64    /* clients listed in full in a status reply */
 #define FLUSH_EVERY 256 /* publish head at least this often within a batch */
+
+#ifndef SO_PASSRIGHTS
+#define SO_PASSRIGHTS 83 /* Linux 6.16: refuse SCM_RIGHTS on this socket */
+#endif
 
 struct client {
 	int kind; /* TAG_CLIENT: first member, so data.ptr identifies it */
@@ -45,7 +56,12 @@ struct client {
 	uint8_t *data;
 	uint64_t size;
 	struct ward_ring_ctl *ctl;
-	int ring_fd, ctl_fd, event_fd;
+	int ring_fd, ctl_fd;
+	int event_fd;       /* write end of the wake-up pipe (non-blocking) */
+	int wake_rd;        /* its read end, until handed to the client */
+	long hello_deadline; /* monotonic s: a client must say HELLO by then */
+	long sub_window;    /* monotonic s of the current SUBSCRIBE window */
+	int sub_count;      /* SUBSCRIBEs in that window */
 	uint64_t head;      /* our write position, published at flush */
 	uint64_t seq;       /* last seq stamped */
 	uint64_t delivered, lost;
@@ -66,7 +82,42 @@ static struct {
 	struct client *clients[MAX_CLIENTS];
 	uint64_t mask;
 	uint64_t disconnects_bad_msg;
+	uint64_t ring_total;   /* bytes of all clients' rings */
+	uint64_t refused;      /* connections refused (slots, per-uid cap, fds) */
+	long refused_logged;   /* monotonic s of the last "refused" log line */
+	int listen_paused;     /* out of descriptors: not accepting until one frees */
 } B = {.kind = TAG_LISTEN, .fd = -1};
+
+static long now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/* Stop or resume watching the listening socket (EMFILE: it would stay
+ * readable and spin the loop until a descriptor frees). */
+static void listen_pause(int pause)
+{
+	if (B.listen_paused == pause || B.fd < 0)
+		return;
+	struct epoll_event ev = {.events = pause ? 0 : EPOLLIN, .data.ptr = &B.kind};
+	if (epoll_ctl(B.epfd, EPOLL_CTL_MOD, B.fd, &ev) == 0)
+		B.listen_paused = pause;
+}
+
+/* One line per second at most: a connection storm must not flood the log. */
+static void refuse(int fd, const char *why)
+{
+	B.refused++;
+	close(fd);
+	long now = now_s();
+	if (now != B.refused_logged) {
+		B.refused_logged = now;
+		log_warnx("refusing connections: %s (%llu refused so far)", why,
+			  (unsigned long long)B.refused);
+	}
+}
 
 void broker_set_status_fn(broker_status_fn fn)
 {
@@ -118,10 +169,14 @@ static void client_free(struct client *c, const char *why)
 		close(c->ring_fd);
 	if (c->ctl_fd >= 0)
 		close(c->ctl_fd);
+	if (c->wake_rd >= 0)
+		close(c->wake_rd);
+	B.ring_total -= c->hdr ? c->size : 0;
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		if (B.clients[i] == c)
 			B.clients[i] = NULL;
 	free(c);
+	listen_pause(0); /* a descriptor and a slot are free again */
 	recompute_mask();
 }
 
@@ -141,7 +196,19 @@ int broker_init(int epfd, const char *runtime_dir, uint64_t ring_bytes, broker_m
 	B.fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (B.fd < 0)
 		return -errno;
-	unlink(B.path); /* a socket left by a wardd that died */
+	/* A socket someone answers on belongs to a running wardd: never steal
+	 * it.  One nobody answers on was left by a wardd that died. */
+	int probe = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		close(probe);
+		close(B.fd);
+		B.fd = -1;
+		log_warnx("%s: another wardd is running there", B.path);
+		return -EADDRINUSE;
+	}
+	if (probe >= 0)
+		close(probe);
+	unlink(B.path);
 	/* Root only until manifests and authentication exist (issue 4). */
 	mode_t old = umask(0077);
 	int r = bind(B.fd, (struct sockaddr *)&sa, sizeof(sa));
@@ -159,40 +226,73 @@ int broker_init(int epfd, const char *runtime_dir, uint64_t ring_bytes, broker_m
 	return 0;
 }
 
+static int clients_of_uid(uid_t uid)
+{
+	int n = 0;
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		n += B.clients[i] && B.clients[i]->uid == uid;
+	return n;
+}
+
 static void accept_clients(void)
 {
-	for (;;) {
+	for (int k = 0; k < ACCEPT_PER_TURN; k++) {
 		int fd = accept4(B.fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EINTR)
+			if (errno == EMFILE || errno == ENFILE) {
+				listen_pause(1);
+				refuse(-1, "out of file descriptors");
+			} else if (errno != EAGAIN && errno != EINTR) {
 				log_warn("accept");
+			}
 			return;
 		}
+		struct ucred cred = {.pid = 0, .uid = (uid_t)-1};
+		socklen_t len = sizeof(cred);
+		getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len);
 		int slot = -1;
 		for (int i = 0; i < MAX_CLIENTS && slot < 0; i++)
 			if (!B.clients[i])
 				slot = i;
-		struct client *c = slot >= 0 ? calloc(1, sizeof(*c)) : NULL;
-		if (!c) {
-			log_warnx("refusing a client: %s", slot < 0 ? "too many clients" : "out of memory");
-			close(fd);
+		if (slot < 0) {
+			refuse(fd, "too many clients");
 			continue;
 		}
-		struct ucred cred;
-		socklen_t len = sizeof(cred);
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
-			c->pid = cred.pid;
-			c->uid = cred.uid;
+		if (clients_of_uid(cred.uid) >= MAX_CLIENTS_PER_UID) {
+			refuse(fd, "too many clients of one user");
+			continue;
 		}
+		struct client *c = calloc(1, sizeof(*c));
+		if (!c) {
+			refuse(fd, "out of memory");
+			continue;
+		}
+		/* Descriptors a client sends would be closed by wardd, which can
+		 * block (a lingering socket): have the kernel refuse them. */
+		int off = 0;
+		setsockopt(fd, SOL_SOCKET, SO_PASSRIGHTS, &off, sizeof(off));
+		c->pid = cred.pid;
+		c->uid = cred.uid;
 		c->kind = TAG_CLIENT;
 		c->fd = fd;
 		c->id = ++B.next_id;
-		c->ring_fd = c->ctl_fd = c->event_fd = -1;
+		c->ring_fd = c->ctl_fd = c->event_fd = c->wake_rd = -1;
+		c->hello_deadline = now_s() + HELLO_TIMEOUT_S;
 		snprintf(c->name, sizeof(c->name), "pid-%d", (int)c->pid);
 		B.clients[slot] = c;
 		struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = c};
 		if (epoll_ctl(B.epfd, EPOLL_CTL_ADD, fd, &ev))
 			client_free(c, "epoll_ctl failed");
+	}
+}
+
+void broker_tick(void)
+{
+	long now = now_s();
+	for (int i = 0; i < MAX_CLIENTS; i++) {
+		struct client *c = B.clients[i];
+		if (c && !c->welcomed && now > c->hello_deadline)
+			client_free(c, "no HELLO in time");
 	}
 }
 
@@ -227,14 +327,22 @@ static int reply(struct client *c, int error)
 }
 
 /* Create the ring memfd (sealed against new writable mappings once wardd has
- * its own), the ctl page and the eventfd. */
+ * its own), the ctl page (sealed against resizing: a client that could
+ * shrink it would fault wardd), and the wake-up pipe.  The pipe, not an
+ * eventfd: the client gets only the read end, a file description of its
+ * own, so it can neither make wardd's writes block nor fill them up. */
 static int ring_create(struct client *c, uint64_t size)
 {
+	int wake[2];
 	c->ring_fd = memfd_create("ward-ring", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	c->ctl_fd = memfd_create("ward-ctl", MFD_CLOEXEC);
-	c->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (c->ring_fd < 0 || c->ctl_fd < 0 || c->event_fd < 0 ||
-	    ftruncate(c->ring_fd, (off_t)(WARD_RING_HDR_SIZE + size)) || ftruncate(c->ctl_fd, 4096))
+	c->ctl_fd = memfd_create("ward-ctl", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (c->ring_fd < 0 || c->ctl_fd < 0 || pipe2(wake, O_CLOEXEC))
+		return -errno;
+	c->wake_rd = wake[0];
+	c->event_fd = wake[1];
+	if (fcntl(c->event_fd, F_SETFL, O_NONBLOCK) ||
+	    ftruncate(c->ring_fd, (off_t)(WARD_RING_HDR_SIZE + size)) || ftruncate(c->ctl_fd, 4096) ||
+	    fcntl(c->ctl_fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL))
 		return -errno;
 	void *r = mmap(NULL, WARD_RING_HDR_SIZE + size, PROT_READ | PROT_WRITE, MAP_SHARED, c->ring_fd, 0);
 	void *k = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, c->ctl_fd, 0);
@@ -252,6 +360,8 @@ static int ring_create(struct client *c, uint64_t size)
 	c->hdr->magic = WARD_RING_MAGIC;
 	c->hdr->version = WARD_API_VERSION;
 	c->hdr->size = size;
+	/* armed from the start, so ward_client_fd() wakes on the first event */
+	c->ctl->waiting = 1;
 	if (fcntl(c->ring_fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE | F_SEAL_SEAL))
 		return -errno;
 	return 0;
@@ -263,6 +373,16 @@ static int ring_ro_fd(struct client *c)
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", c->ring_fd);
 	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+/* A client name as logs and status show it: printable ASCII only, so a name
+ * can neither forge log lines nor bloat the status with escapes. */
+static void sanitize_name(char *out, size_t outlen, const char *in)
+{
+	size_t i = 0;
+	for (; in[i] && i + 1 < outlen; i++)
+		out[i] = in[i] >= 0x20 && in[i] < 0x7f ? in[i] : '?';
+	out[i] = '\0';
 }
 
 static const char *on_hello(struct client *c, const void *body)
@@ -279,16 +399,24 @@ static const char *on_hello(struct client *c, const void *body)
 		size = 1ull << h->ring_size_log2;
 	}
 	if (memchr(h->name, '\0', sizeof(h->name)) && h->name[0])
-		snprintf(c->name, sizeof(c->name), "%s", h->name);
+		sanitize_name(c->name, sizeof(c->name), h->name);
+	if (B.ring_total + size > RING_TOTAL_MAX) {
+		log_warnx("client %u (%s): ring memory for all clients would exceed %llu MiB", c->id,
+			  c->name, RING_TOTAL_MAX >> 20);
+		return "ring memory limit reached";
+	}
 	if (ring_create(c, size))
 		return "cannot create the event ring";
+	B.ring_total += size;
 	int ro = ring_ro_fd(c);
 	if (ro < 0)
 		return "cannot open the ring read-only";
 	struct ward_msg_welcome w = {.api_version = WARD_API_VERSION, .client_id = c->id, .ring_size = size};
-	int fds[3] = {ro, c->ctl_fd, c->event_fd};
+	int fds[3] = {ro, c->ctl_fd, c->wake_rd};
 	int err = send_msg(c, WARD_MSG_WELCOME, &w, sizeof(w), fds, 3);
 	close(ro);
+	close(c->wake_rd); /* the client's now */
+	c->wake_rd = -1;
 	if (err)
 		return "cannot send WELCOME";
 	c->welcomed = 1;
@@ -306,6 +434,13 @@ static const char *on_subscribe(struct client *c, const void *body)
 		/* a well-formed request for something that does not exist: say so */
 		return reply(c, -EINVAL) ? "cannot send REPLY" : NULL;
 	}
+	long now = now_s();
+	if (now != c->sub_window) {
+		c->sub_window = now;
+		c->sub_count = 0;
+	}
+	if (++c->sub_count > SUBSCRIBE_PER_S)
+		return reply(c, -EAGAIN) ? "cannot send REPLY" : NULL;
 	c->mask = s->notify_mask;
 	recompute_mask();
 	return reply(c, 0) ? "cannot send REPLY" : NULL;
@@ -319,10 +454,13 @@ static const char *on_status(struct client *c, const void *body)
 	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	size_t len = strlen(s);
 	const char *err = NULL;
-	if (len + sizeof(struct ward_msg) > WARD_MSG_MAX)
-		err = "status too large";
-	else if (send_msg(c, WARD_MSG_STATUS_REPLY, s, len, NULL, 0))
+	if (len + sizeof(struct ward_msg) > WARD_MSG_MAX) {
+		/* cannot happen with STATUS_CLIENTS_MAX; say so rather than drop */
+		log_warnx("status of %zu bytes does not fit a message", len);
+		err = reply(c, -EMSGSIZE) ? "cannot send REPLY" : NULL;
+	} else if (send_msg(c, WARD_MSG_STATUS_REPLY, s, len, NULL, 0)) {
 		err = "cannot send STATUS_REPLY";
+	}
 	json_object_put(o);
 	return err;
 }
@@ -484,10 +622,14 @@ void broker_flush(void)
 void broker_status(struct json_object *obj)
 {
 	struct json_object *arr = json_object_new_array();
+	int listed = 0, welcomed = 0;
 	for (int i = 0; i < MAX_CLIENTS; i++) {
 		struct client *c = B.clients[i];
 		if (!c || !c->welcomed)
 			continue;
+		if (++welcomed > STATUS_CLIENTS_MAX)
+			continue; /* counted below; the reply must fit one message */
+		listed++;
 		struct json_object *o = json_object_new_object();
 		json_object_object_add(o, "id", json_object_new_int64(c->id));
 		json_object_object_add(o, "name", json_object_new_string(c->name));
@@ -504,6 +646,10 @@ void broker_status(struct json_object *obj)
 		json_object_array_add(arr, o);
 	}
 	json_object_object_add(obj, "clients", arr);
+	json_object_object_add(obj, "clients_connected", json_object_new_int(welcomed));
+	json_object_object_add(obj, "clients_not_listed", json_object_new_int(welcomed - listed));
+	json_object_object_add(obj, "connections_refused", json_object_new_uint64(B.refused));
+	json_object_object_add(obj, "client_ring_bytes_total", json_object_new_uint64(B.ring_total));
 	json_object_object_add(obj, "clients_disconnected_bad_messages",
 			       json_object_new_uint64(B.disconnects_bad_msg));
 }

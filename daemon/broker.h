@@ -25,6 +25,8 @@ int broker_init(int epfd, const char *runtime_dir, uint64_t ring_bytes, broker_m
 void broker_on_event(void *tag, uint32_t events);
 /* Whether @tag (an epoll data.ptr) belongs to the broker. */
 int broker_owns(void *tag);
+/* Once a second: drop connections that never said HELLO. */
+void broker_tick(void);
 /* Deliver a finished record (seq is stamped per client). */
 void broker_deliver(uint32_t type, void *rec, size_t size);
 /* Publish what was written and wake sleeping clients. */

@@ -208,6 +208,7 @@ static void run(int epfd, int sfd)
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec - last_sync.tv_sec >= 1) {
 			pipeline_sync_clock();
+			broker_tick();
 			last_sync = now;
 		}
 	}
@@ -222,6 +223,11 @@ int main(int argc, char **argv)
 	/* BPF maps are charged to memlock on older kernels. */
 	struct rlimit rl = {RLIM_INFINITY, RLIM_INFINITY};
 	setrlimit(RLIMIT_MEMLOCK, &rl);
+	/* each client holds four descriptors: use all the kernel allows us */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	signal(SIGPIPE, SIG_IGN);
 
 	sigset_t mask;

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -40,8 +41,9 @@ _Static_assert(WARD_EV_MAX_ <= 64, "notify_mask holds one bit per event type");
 
 struct ward_client {
 	int sock;
-	int event_fd;
-	int poll_fd; /* epoll of event_fd and sock, for ward_client_fd() */
+	int event_fd; /* read end of wardd's wake-up pipe (our own description) */
+	int kick_fd;  /* our own eventfd: keeps poll_fd readable after a cut batch */
+	int poll_fd;  /* epoll of event_fd, kick_fd and sock, for ward_client_fd() */
 	void *ring_map;       /* header page + data area, read-only */
 	size_t ring_map_len;
 	const struct ward_ring_hdr *hdr;
@@ -315,11 +317,17 @@ static int handshake(ward_client *c, const char *name)
  * the eventfd alone would never show if wardd crashed). */
 static int make_poll_fd(ward_client *c)
 {
+	/* the wake-up pipe's read end is ours alone: non-blocking is safe */
+	int fl = fcntl(c->event_fd, F_GETFL);
+	if (fl < 0 || fcntl(c->event_fd, F_SETFL, fl | O_NONBLOCK))
+		return -errno;
+	c->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	c->poll_fd = epoll_create1(EPOLL_CLOEXEC);
-	if (c->poll_fd < 0)
+	if (c->kick_fd < 0 || c->poll_fd < 0)
 		return -errno;
 	struct epoll_event ev = { .events = EPOLLIN };
-	if (epoll_ctl(c->poll_fd, EPOLL_CTL_ADD, c->event_fd, &ev))
+	if (epoll_ctl(c->poll_fd, EPOLL_CTL_ADD, c->event_fd, &ev) ||
+	    epoll_ctl(c->poll_fd, EPOLL_CTL_ADD, c->kick_fd, &ev))
 		return -errno;
 	ev.events = EPOLLRDHUP;
 	if (epoll_ctl(c->poll_fd, EPOLL_CTL_ADD, c->sock, &ev))
@@ -334,7 +342,7 @@ int ward_client_new(ward_client **ret, const char *name)
 	ward_client *c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	c->sock = c->event_fd = c->poll_fd = -1;
+	c->sock = c->event_fd = c->kick_fd = c->poll_fd = -1;
 	int r = sock_connect(&c->sock);
 	if (r == 0)
 		r = handshake(c, name);
@@ -360,6 +368,8 @@ ward_client *ward_client_free(ward_client *c)
 		close(c->event_fd);
 	if (c->poll_fd >= 0)
 		close(c->poll_fd);
+	if (c->kick_fd >= 0)
+		close(c->kick_fd);
 	if (c->sock >= 0)
 		close(c->sock);
 	free(c);
@@ -509,12 +519,24 @@ static int sock_check(ward_client *c, short revents)
 	return n > 0 ? -EPROTO : 0;
 }
 
-/*
- * Poll the eventfd and the socket for up to @timeout_ms.  The eventfd is
- * read (drained) only once poll reports it readable: it may be a blocking
- * descriptor, and O_NONBLOCK would change wardd's copy too, since both
- * share one open file description.
- */
+/* Empty the wake-up pipe and the kick eventfd (both non-blocking, both
+ * ours alone: wardd keeps the pipe's write end). */
+static int drain_wakeups(ward_client *c)
+{
+	char buf[256];
+	ssize_t n;
+	while ((n = read(c->event_fd, buf, sizeof(buf))) > 0)
+		;
+	/* 0: wardd closed its end (the socket says why); EAGAIN: empty */
+	if (n < 0 && errno != EAGAIN && errno != EINTR)
+		return -errno;
+	uint64_t v;
+	if (read(c->kick_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		return -errno;
+	return 0;
+}
+
+/* Poll the wake-up pipe and the socket for up to @timeout_ms, then drain. */
 static int poll_once(ward_client *c, int timeout_ms)
 {
 	struct pollfd p[2] = {
@@ -530,12 +552,7 @@ static int poll_once(ward_client *c, int timeout_ms)
 	}
 	if (p[0].revents & POLLNVAL)
 		return -EBADF;
-	if (p[0].revents & POLLIN) {
-		uint64_t v;
-		if (read(c->event_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-			return -errno;
-	}
-	return 0;
+	return drain_wakeups(c);
 }
 
 /*
@@ -591,7 +608,7 @@ int ward_client_next(ward_client *c, const ward_event **ev, int timeout_ms)
 static void kick(ward_client *c)
 {
 	uint64_t one = 1;
-	if (write(c->event_fd, &one, sizeof(one)) < 0) {
+	if (write(c->kick_fd, &one, sizeof(one)) < 0) {
 		/* nothing to do: the next wait still sees the records */
 	}
 }

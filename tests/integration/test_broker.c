@@ -14,6 +14,9 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <poll.h>
+#include <sys/mman.h>
+#include <sys/select.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -240,6 +243,129 @@ static void test_slow_client_loses_alone(void **state)
 	close(s);
 }
 
+/* HELLO on a raw connection; returns the socket and the three descriptors. */
+static int raw_hello(int fds[3], unsigned ring_log2)
+{
+	int s = raw_connect();
+	struct {
+		struct ward_msg h;
+		struct ward_msg_hello b;
+	} hello = {{WARD_MSG_MAGIC, WARD_MSG_HELLO, 0, sizeof(hello), 0}, {1, ring_log2, "raw"}};
+	assert_int_equal(send(s, &hello, sizeof(hello), 0), (ssize_t)sizeof(hello));
+	char buf[256], cbuf[CMSG_SPACE(3 * sizeof(int))];
+	struct iovec iov = {buf, sizeof(buf)};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			    .msg_controllen = sizeof(cbuf)};
+	assert_true(recvmsg(s, &mh, MSG_CMSG_CLOEXEC) > 0);
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	assert_non_null(cm);
+	memcpy(fds, CMSG_DATA(cm), 3 * sizeof(int));
+	return s;
+}
+
+static void assert_wardd_serves(void)
+{
+	char *json = NULL;
+	assert_int_equal(ward_client_status_json(harness_client(), &json), 0);
+	free(json);
+}
+
+/* What a hostile client could do with what wardd hands it. */
+static void test_client_cannot_hurt_wardd(void **state)
+{
+	int fds[3];
+	int s = raw_hello(fds, 16);
+	/* the ring is read-only and sealed; the ctl page cannot be resized
+	 * (a shrunk page would fault wardd on its next read) */
+	assert_int_equal(ftruncate(fds[0], 0), -1);
+	assert_int_equal(ftruncate(fds[1], 0), -1);
+	assert_int_equal(errno, EPERM);
+	/* the wake-up descriptor is the client's own: making it blocking and
+	 * never reading it cannot block wardd's writes */
+	int fl = fcntl(fds[2], F_GETFL);
+	assert_int_equal(fcntl(fds[2], F_SETFL, fl & ~O_NONBLOCK), 0);
+	struct {
+		struct ward_msg h;
+		struct ward_msg_subscribe b;
+	} sub = {{WARD_MSG_MAGIC, WARD_MSG_SUBSCRIBE, 0, sizeof(sub), 0}, {1ull << WARD_EV_OPEN, 0}};
+	assert_int_equal(send(s, &sub, sizeof(sub), 0), (ssize_t)sizeof(sub));
+	char buf[64];
+	assert_true(recv(s, buf, sizeof(buf), 0) > 0);
+	/* tell wardd to wake it, many times (a pipe would fill at 64 KiB) */
+	volatile struct ward_ring_ctl *ctl = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fds[1], 0);
+	assert_true(ctl != MAP_FAILED);
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/hostile", test_dir());
+	for (int round = 0; round < 20; round++) {
+		ctl->waiting = 1;
+		pid_t pid = run_child(do_open_p, path, NULL);
+		const ward_event *ev = expect_event(WARD_EV_OPEN, pid, path);
+		assert_non_null(ev);
+		free((void *)ev);
+	}
+	assert_wardd_serves();
+	/* descriptors sent to wardd are refused or dropped, never kept */
+	int pfd[2];
+	assert_int_equal(pipe(pfd), 0);
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	memset(cbuf, 0, sizeof(cbuf));
+	struct ward_msg st = {WARD_MSG_MAGIC, WARD_MSG_STATUS, 0, sizeof(st), 0};
+	struct iovec iov = {&st, sizeof(st)};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			    .msg_controllen = sizeof(cbuf)};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &pfd[1], sizeof(int));
+	sendmsg(s, &mh, MSG_NOSIGNAL); /* refused by the kernel on 6.16+ */
+	close(pfd[1]);
+	/* whatever happened to that message, our pipe's write end is closed
+	 * everywhere: wardd kept no copy */
+	char c;
+	struct timeval tv = {.tv_sec = 5};
+	fd_set rd;
+	FD_ZERO(&rd);
+	FD_SET(pfd[0], &rd);
+	assert_int_equal(select(pfd[0] + 1, &rd, NULL, NULL, &tv), 1);
+	assert_int_equal(read(pfd[0], &c, 1), 0);
+	close(pfd[0]);
+	assert_wardd_serves();
+	munmap((void *)ctl, 4096);
+	for (int i = 0; i < 3; i++)
+		close(fds[i]);
+	close(s);
+}
+
+static void test_silent_connection_is_dropped(void **state)
+{
+	int s = raw_connect(); /* 5 s receive timeout */
+	struct timeval tv = {.tv_sec = 10};
+	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	char c;
+	/* no HELLO: wardd hangs up within its HELLO deadline (5 s) */
+	assert_int_equal(recv(s, &c, 1, 0), 0);
+	close(s);
+}
+
+/* ward_client_fd() turns readable for the very first event, before any call
+ * to next/dispatch. */
+static void test_poll_fd_wakes_first_time(void **state)
+{
+	ward_client *c;
+	assert_int_equal(ward_client_new(&c, "poller"), 0);
+	uint32_t t = WARD_EV_OPEN;
+	assert_int_equal(ward_client_subscribe(c, &t, 1), 0);
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/poll-first", test_dir());
+	run_child(do_open_p, path, NULL);
+	struct pollfd p = {.fd = ward_client_fd(c), .events = POLLIN};
+	assert_int_equal(poll(&p, 1, 5000), 1);
+	const ward_event *ev;
+	assert_int_equal(ward_client_next(c, &ev, 0), 1);
+	ward_client_free(c);
+}
+
 static int setup(void **state)
 {
 	start_veteran();
@@ -264,6 +390,9 @@ int main(void)
 		cmocka_unit_test(test_process_older_than_wardd),
 		cmocka_unit_test(test_bad_messages),
 		cmocka_unit_test(test_slow_client_loses_alone),
+		cmocka_unit_test(test_client_cannot_hurt_wardd),
+		cmocka_unit_test(test_silent_connection_is_dropped),
+		cmocka_unit_test(test_poll_fd_wakes_first_time),
 	};
 	return cmocka_run_group_tests_name("broker", tests, setup, teardown);
 }
