@@ -95,8 +95,10 @@ struct wk_stash {
 	__u64 cap_eff, cap_prm;
 };
 
+/* LRU: an entry whose exit never came (a thread killed in the call) ages
+ * out instead of filling the map. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 8192);
 	__type(key, __u32);
 	__type(value, struct wk_stash);

@@ -106,13 +106,16 @@ struct wk_net {
 	__u32 backlog;
 	__u8 local_addr[16];  /* IPv4 in the first 4 bytes */
 	__u8 remote_addr[16];
-	/* str0: AF_UNIX path, when there is one */
+	/* str0: AF_UNIX address as passed (addrlen - 2 bytes; an abstract
+	 * name starts with a NUL) */
 };
 
 struct wk_cred {
 	__s64 result;
 	__u32 syscall;
 	__u32 target_pid;     /* capset: pid in the header, 0 = self */
+	__u32 have_old;       /* the old_* values were saved at syscall entry */
+	__u32 pad;
 	__u32 old_uid, old_gid, old_euid, old_egid, old_suid;
 	__u32 new_uid, new_gid, new_euid, new_egid, new_suid;
 	__u64 old_cap_eff, old_cap_prm;

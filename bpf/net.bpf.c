@@ -46,9 +46,25 @@ static __always_inline void net_from_sock(struct wk_net *p, struct sock *sk)
 	}
 }
 
+/* An AF_UNIX address as passed: addrlen - 2 bytes of sun_path, copied as
+ * bytes (an abstract name starts with a NUL and need not end with one). */
+static __always_inline void net_unix_path(__u8 *ev, const void *uaddr, __u32 addrlen)
+{
+	struct wk_hdr *h = (struct wk_hdr *)ev;
+	__u32 off = wk_str_off(h, 0);
+	__u32 n = addrlen > 2 ? addrlen - 2 : 0;
+	if (n > 108)
+		n = 108;
+	barrier_var(n);
+	if (n == 0 || n > 108 || off > WK_EVENT_MAX - 128)
+		return;
+	if (bpf_probe_read_user(ev + off, n, (const char *)uaddr + 2) == 0)
+		h->str_len[0] = n;
+}
+
 /* Address the caller passed: fills remote (connect) or local (bind) side. */
 static __always_inline void net_from_user(__u8 *ev, struct wk_net *p, const void *uaddr,
-					  bool remote)
+					  __u32 addrlen, bool remote)
 {
 	struct sockaddr_in6 sa = {};
 	if (!uaddr || bpf_probe_read_user(&sa, sizeof(sa), uaddr))
@@ -63,7 +79,7 @@ static __always_inline void net_from_user(__u8 *ev, struct wk_net *p, const void
 	} else if (sa.sin6_family == AF_INET6) {
 		__builtin_memcpy(addr, &sa.sin6_addr, 16);
 	} else if (sa.sin6_family == AF_UNIX) {
-		wk_user_str(ev, 0, (const char *)uaddr + 2);
+		net_unix_path(ev, uaddr, addrlen);
 		return;
 	} else {
 		return;
@@ -96,7 +112,8 @@ int wk_connect_exit(WK_CTX *ctx)
 	if (!ev)
 		return 0;
 	net_from_sock(p, fd_sock(p->fd));
-	net_from_user(ev, p, (void *)WK_ARG2(WK_REGS(ctx)), true);
+	struct pt_regs *r = WK_REGS(ctx);
+	net_from_user(ev, p, (void *)WK_ARG2(r), WK_ARG3(r), true);
 	wk_submit(ev);
 	return 0;
 }
@@ -110,7 +127,8 @@ int wk_bind_exit(WK_CTX *ctx)
 	if (!ev)
 		return 0;
 	net_from_sock(p, fd_sock(p->fd));
-	net_from_user(ev, p, (void *)WK_ARG2(WK_REGS(ctx)), false);
+	struct pt_regs *r = WK_REGS(ctx);
+	net_from_user(ev, p, (void *)WK_ARG2(r), WK_ARG3(r), false);
 	wk_submit(ev);
 	return 0;
 }

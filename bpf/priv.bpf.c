@@ -42,17 +42,20 @@ static __always_inline void stash_creds(__u16 type)
 	bpf_map_update_elem(&wk_stash_map, &tid, &s, BPF_ANY);
 }
 
-/* The stash saved by this thread's sys_enter, removed; zeroed if none. */
-static __always_inline void take_stash(struct wk_stash *out)
+/* The stash saved by this thread's sys_enter, removed.  Returns 0 (and
+ * zeroes @out) when there is none: a call already under way when the sensor
+ * was attached.  Then the old values are unknown, not zero. */
+static __always_inline __u32 take_stash(struct wk_stash *out)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct wk_stash *s = bpf_map_lookup_elem(&wk_stash_map, &tid);
 	if (s) {
 		*out = *s;
 		bpf_map_delete_elem(&wk_stash_map, &tid);
-	} else {
-		__builtin_memset(out, 0, sizeof(*out));
+		return 1;
 	}
+	__builtin_memset(out, 0, sizeof(*out));
+	return 0;
 }
 
 WK_SYS_ENTER
@@ -66,11 +69,12 @@ WK_SYS_EXIT
 int wk_setid_exit(WK_CTX *ctx)
 {
 	struct wk_stash old;
-	take_stash(&old);
+	__u32 have_old = take_stash(&old);
 	__u8 *ev = wk_begin(WARD_EV_SETUID);
 	if (!ev)
 		return 0;
 	struct wk_cred *p = &WK_PAYLOAD(ev)->cred;
+	p->have_old = have_old;
 	const struct cred *c = cur_cred();
 	p->result = WK_RET(ctx);
 	p->syscall = WK_NR(WK_REGS(ctx));
@@ -100,7 +104,7 @@ WK_SYS_EXIT
 int wk_capset_exit(WK_CTX *ctx)
 {
 	struct wk_stash old;
-	take_stash(&old);
+	__u32 have_old = take_stash(&old);
 	__u8 *ev = wk_begin(WARD_EV_CAPSET);
 	if (!ev)
 		return 0;
@@ -108,8 +112,13 @@ int wk_capset_exit(WK_CTX *ctx)
 	struct wk_cred *p = &WK_PAYLOAD(ev)->cred;
 	struct __user_cap_header_struct hdr = {};
 	struct __user_cap_data_struct data[2] = {};
+	p->have_old = have_old;
 	bpf_probe_read_user(&hdr, sizeof(hdr), (void *)WK_ARG1(r));
-	bpf_probe_read_user(&data, sizeof(data), (void *)WK_ARG2(r));
+	/* version 1 passes one 32-bit set; versions 2 and 3 pass two */
+	if (hdr.version == 0x19980330)
+		bpf_probe_read_user(&data, sizeof(data[0]), (void *)WK_ARG2(r));
+	else
+		bpf_probe_read_user(&data, sizeof(data), (void *)WK_ARG2(r));
 	p->result = WK_RET(ctx);
 	p->syscall = WK_NR(r);
 	p->target_pid = hdr.pid;

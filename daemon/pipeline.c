@@ -32,6 +32,7 @@ struct kev {
 	const union wk_payload *p;
 	const char *str[WK_NSTR];
 	int resolved[WK_NSTR]; /* from a dentry walk: absolute, or cut ("...") */
+	char unix_name[112];
 	char path[WK_NSTR][WK_PATH_BUF + 8]; /* rev strings, rebuilt */
 };
 
@@ -211,7 +212,25 @@ static void add_addr(struct ward_rec_builder *b, uint16_t id, uint16_t family, c
 		add_str(b, id, s);
 }
 
-static void add_net(struct ward_rec_builder *b, const struct kev *k)
+/* An AF_UNIX address from its raw bytes: a path as is, an abstract name as
+ * "@name" (the usual notation), NULL when there is none. */
+static const char *unix_name(struct kev *k, char *out, size_t outlen)
+{
+	size_t n = k->h->str_len[0];
+	const char *raw = (const char *)k->h + WK_FIXED_SIZE;
+	if (n == 0 || outlen < 2)
+		return NULL;
+	if (raw[0] != '\0')
+		return k->str[0];
+	size_t m = 0;
+	out[m++] = '@';
+	for (size_t i = 1; i < n && raw[i] && m + 1 < outlen; i++)
+		out[m++] = raw[i];
+	out[m] = '\0';
+	return out;
+}
+
+static void add_net(struct ward_rec_builder *b, struct kev *k)
 {
 	const struct wk_net *n = &k->p->net;
 	uint32_t t = k->h->type;
@@ -221,7 +240,8 @@ static void add_net(struct ward_rec_builder *b, const struct kev *k)
 	ward_rb_u64(b, WARD_F_SOCK_TYPE, n->sock_type);
 	ward_rb_u64(b, WARD_F_PROTOCOL, n->protocol);
 	if (n->family == AF_UNIX_) {
-		add_str(b, t == WARD_EV_CONNECT ? WARD_F_REMOTE_ADDR : WARD_F_LOCAL_ADDR, k->str[0]);
+		add_str(b, t == WARD_EV_CONNECT ? WARD_F_REMOTE_ADDR : WARD_F_LOCAL_ADDR,
+			unix_name(k, k->unix_name, sizeof(k->unix_name)));
 	} else {
 		add_addr(b, WARD_F_LOCAL_ADDR, n->family, n->local_addr);
 		ward_rb_u64(b, WARD_F_LOCAL_PORT, n->local_port);
@@ -244,15 +264,20 @@ static void add_cred(struct ward_rec_builder *b, const struct kev *k)
 		ward_rb_u64(b, WARD_F_CAP_EFFECTIVE, c->cap_eff);
 		ward_rb_u64(b, WARD_F_CAP_PERMITTED, c->cap_prm);
 		ward_rb_u64(b, WARD_F_CAP_INHERITABLE, c->cap_inh);
-		ward_rb_u64(b, WARD_F_OLD_CAP_EFFECTIVE, c->old_cap_eff);
-		ward_rb_u64(b, WARD_F_OLD_CAP_PERMITTED, c->old_cap_prm);
+		if (c->have_old) {
+			ward_rb_u64(b, WARD_F_OLD_CAP_EFFECTIVE, c->old_cap_eff);
+			ward_rb_u64(b, WARD_F_OLD_CAP_PERMITTED, c->old_cap_prm);
+		}
 		return;
 	}
+	if (!c->have_old)
+		goto new_ids; /* the call began before the sensor: old ids unknown */
 	ward_rb_u64(b, WARD_F_OLD_UID, c->old_uid);
 	ward_rb_u64(b, WARD_F_OLD_GID, c->old_gid);
 	ward_rb_u64(b, WARD_F_OLD_EUID, c->old_euid);
 	ward_rb_u64(b, WARD_F_OLD_EGID, c->old_egid);
 	ward_rb_u64(b, WARD_F_OLD_SUID, c->old_suid);
+new_ids:
 	ward_rb_u64(b, WARD_F_NEW_UID, c->new_uid);
 	ward_rb_u64(b, WARD_F_NEW_GID, c->new_gid);
 	ward_rb_u64(b, WARD_F_NEW_EUID, c->new_euid);
@@ -365,6 +390,39 @@ static void update_table_after(const struct kev *k, struct proc *p)
 		proc_remove(k->h->pid);
 }
 
+/*
+ * Two threads that exit together can both be the one that sees the thread
+ * group's count reach zero, so a process's exit may come twice.  The last
+ * few exits are remembered by (pid, start time) and a repeat is dropped.
+ */
+static int exit_seen(uint32_t pid, uint64_t start_time)
+{
+	static struct {
+		uint32_t pid;
+		uint64_t start_time;
+	} recent[64];
+	static unsigned next;
+	for (unsigned i = 0; i < 64; i++)
+		if (recent[i].pid == pid && recent[i].start_time == start_time)
+			return 1;
+	recent[next % 64].pid = pid;
+	recent[next % 64].start_time = start_time;
+	next++;
+	return 0;
+}
+
+/* The table's entry for @pid, unless it belongs to an earlier process that
+ * had the same pid: then it is read afresh from /proc. */
+static struct proc *proc_get_checked(uint32_t pid, uint64_t start_time)
+{
+	struct proc *p = proc_find(pid);
+	if (p && !proc_same_start(p, start_time)) {
+		proc_remove(pid);
+		p = NULL;
+	}
+	return p ? p : proc_get(pid);
+}
+
 int pipeline_on_record(void *ctx, void *data, size_t size)
 {
 	static struct kev k;
@@ -378,7 +436,9 @@ int pipeline_on_record(void *ctx, void *data, size_t size)
 		malformed++;
 		return 0;
 	}
-	struct proc *p = proc_get(k.h->pid);
+	if (type == WARD_EV_EXIT && exit_seen(k.h->pid, k.h->start_time))
+		return 0; /* the process's last two threads both reported it */
+	struct proc *p = proc_get_checked(k.h->pid, k.h->start_time);
 	memcpy(p->comm, k.h->comm, sizeof(p->comm) - 1);
 	update_table_before(&k, p, size);
 	seen[type]++;

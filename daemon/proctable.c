@@ -8,6 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <signal.h>
+#include <linux/magic.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -26,10 +30,61 @@ struct cgcache {
 #define CGCACHE_SIZE 1024u
 static struct cgcache cgcache[CGCACHE_SIZE];
 
+char proc_cgroup2_root[64];
+
+static void proc_destroy(struct proc *p);
+
+static void find_cgroup2_root(void)
+{
+	static const char *const cands[] = {"/sys/fs/cgroup/unified", "/sys/fs/cgroup"};
+	for (size_t i = 0; i < 2; i++) {
+		struct statfs sf;
+		if (statfs(cands[i], &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC) {
+			snprintf(proc_cgroup2_root, sizeof(proc_cgroup2_root), "%s", cands[i]);
+			return;
+		}
+	}
+	proc_cgroup2_root[0] = '\0';
+}
+
 int proctable_init(void)
 {
+	find_cgroup2_root();
 	buckets = calloc(NBUCKETS, sizeof(*buckets));
 	return buckets ? 0 : -ENOMEM;
+}
+
+int proc_same_start(const struct proc *p, uint64_t start_time)
+{
+	if (p->start_time == 0 || start_time == 0)
+		return 1; /* unknown: assume the same */
+	if (!p->from_proc)
+		return p->start_time == start_time;
+	/* /proc counts clock ticks: allow one tick either way */
+	long hz = sysconf(_SC_CLK_TCK);
+	uint64_t tick = 1000000000ull / (uint64_t)(hz > 0 ? hz : 100);
+	uint64_t d = p->start_time > start_time ? p->start_time - start_time : start_time - p->start_time;
+	return d <= tick;
+}
+
+size_t proctable_sweep(void)
+{
+	size_t gone = 0;
+	for (size_t i = 0; i < NBUCKETS; i++) {
+		struct proc **pp = &buckets[i];
+		while (*pp) {
+			struct proc *p = *pp;
+			if (kill((pid_t)p->pid, 0) && errno == ESRCH) {
+				*pp = p->next;
+				proc_destroy(p);
+				nprocs--;
+				gone++;
+			} else {
+				pp = &p->next;
+			}
+		}
+	}
+	return gone;
 }
 
 static void proc_destroy(struct proc *p)
@@ -268,35 +323,58 @@ int container_id_from_cgroup_path(const char *path, char *out, size_t outlen)
 	return 0;
 }
 
+/*
+ * Read /proc/@pid/cgroup: the container id its paths name (empty if none)
+ * into @id, and whether the process is still in cgroup v2 @cgroup_id (its
+ * "0::" path is that directory).  Returns -1 if /proc has no answer.
+ */
+static int lookup_container(uint32_t pid, uint64_t cgroup_id, char id[72], int *still_there)
+{
+	char path[64], buf[4096];
+	snprintf(path, sizeof(path), "/proc/%u/cgroup", pid);
+	ssize_t n = read_small(path, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	id[0] = '\0';
+	*still_there = proc_cgroup2_root[0] == '\0'; /* nothing to check against */
+	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+		char *colon = strchr(line, ':');
+		colon = colon ? strchr(colon + 1, ':') : NULL;
+		if (!colon)
+			continue;
+		if (strncmp(line, "0::", 3) == 0 && proc_cgroup2_root[0]) {
+			char dir[PATH_MAX];
+			struct stat st;
+			snprintf(dir, sizeof(dir), "%s%s", proc_cgroup2_root, colon + 1);
+			*still_there = stat(dir, &st) == 0 && (uint64_t)st.st_ino == cgroup_id;
+		}
+		if (!id[0])
+			container_id_from_cgroup_path(colon + 1, id, 72);
+	}
+	return 0;
+}
+
 const char *proc_container_id(struct proc *p, uint64_t cgroup_id)
 {
-	if (p->cgroup_id == cgroup_id && p->cgroup_id != 0)
+	if (p->cgroup_id == cgroup_id && cgroup_id != 0)
 		return p->container_id[0] ? p->container_id : NULL;
-	p->cgroup_id = cgroup_id;
 	struct cgcache *c = &cgcache[cgroup_id % CGCACHE_SIZE];
-	if (c->cgroup_id != cgroup_id || cgroup_id == 0) {
-		char path[64], buf[4096];
-		snprintf(path, sizeof(path), "/proc/%u/cgroup", p->pid);
-		ssize_t n = read_small(path, buf, sizeof(buf) - 1);
-		if (n <= 0) {
-			/* gone already: ask again for the next process of this
-			 * cgroup rather than remember "no container" */
-			p->cgroup_id = 0;
-			p->container_id[0] = '\0';
-			return NULL;
-		}
+	char id[72];
+	int still_there = 0;
+	if (cgroup_id != 0 && c->cgroup_id == cgroup_id) {
+		memcpy(id, c->id, sizeof(id));
+	} else if (lookup_container(p->pid, cgroup_id, id, &still_there) < 0 || !still_there) {
+		/* gone, or moved since the event: what /proc says now does not
+		 * describe the event's cgroup; ask again next time */
+		p->cgroup_id = 0;
+		p->container_id[0] = '\0';
+		return NULL;
+	} else {
 		c->cgroup_id = cgroup_id;
-		c->id[0] = '\0';
-		{
-			buf[n] = '\0';
-			for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
-				char *colon = strchr(line, ':');
-				colon = colon ? strchr(colon + 1, ':') : NULL;
-				if (colon && container_id_from_cgroup_path(colon + 1, c->id, sizeof(c->id)))
-					break;
-			}
-		}
+		memcpy(c->id, id, sizeof(c->id));
 	}
-	memcpy(p->container_id, c->id, sizeof(p->container_id));
+	p->cgroup_id = cgroup_id;
+	memcpy(p->container_id, id, sizeof(p->container_id));
 	return p->container_id[0] ? p->container_id : NULL;
 }

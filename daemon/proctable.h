@@ -39,11 +39,19 @@ struct proc *proc_get(uint32_t pid);
 /* Entry for a new child: a copy of @parent (may be NULL) under @pid. */
 struct proc *proc_fork(uint32_t pid, const struct proc *parent, uint64_t start_time);
 void proc_remove(uint32_t pid);
+/* Whether @p is the process that started at @start_time (boot-based ns);
+ * entries read from /proc know it only to a clock tick. */
+int proc_same_start(const struct proc *p, uint64_t start_time);
+/* Drop entries whose process is gone (exits the sensors did not report:
+ * filtered out by scope or mute, or lost).  Returns how many went. */
+size_t proctable_sweep(void);
 size_t proctable_count(void);
 
 /* Replace a string member (copies @s; NULL clears). */
 void proc_set_str(char **field, const char *s);
 void proc_set_argv(struct proc *p, const char *argv, size_t len);
+/* Where the cgroup v2 hierarchy is mounted ("" if nowhere); set at init. */
+extern char proc_cgroup2_root[64];
 /* Container id named by /proc/@pid/cgroup, looked up once per cgroup id. */
 const char *proc_container_id(struct proc *p, uint64_t cgroup_id);
 

@@ -181,6 +181,7 @@ static void run(int epfd, int sfd)
 {
 	struct epoll_event evs[64];
 	struct timespec last_sync;
+	unsigned ticks = 0;
 	clock_gettime(CLOCK_MONOTONIC, &last_sync);
 	for (;;) {
 		int n = epoll_wait(epfd, evs, 64, POLL_MS);
@@ -209,6 +210,8 @@ static void run(int epfd, int sfd)
 		if (now.tv_sec - last_sync.tv_sec >= 1) {
 			pipeline_sync_clock();
 			broker_tick();
+			if (++ticks % 30 == 0)
+				proctable_sweep();
 			last_sync = now;
 		}
 	}

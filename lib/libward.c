@@ -285,9 +285,27 @@ static int map_ctl(ward_client *c, int ctl_fd)
 	return (c->pos & 7) ? -EPROTO : 0;
 }
 
+/* $WARD_CLIENT_RING_KB as the log2 of a ring size wardd accepts (64 KiB to
+ * 256 MiB, rounded up to a power of two); 0 (wardd's default) otherwise. */
+static uint32_t ring_size_log2(void)
+{
+	const char *s = secure_getenv("WARD_CLIENT_RING_KB");
+	if (!s || !*s)
+		return 0;
+	char *end;
+	unsigned long kb = strtoul(s, &end, 10);
+	if (*end || kb < 64 || kb > 262144)
+		return 0;
+	uint32_t log2 = 16;
+	while ((1ul << log2) < kb * 1024)
+		log2++;
+	return log2;
+}
+
 static int handshake(ward_client *c, const char *name)
 {
-	struct ward_msg_hello hello = { .api_version = WARD_API_VERSION };
+	struct ward_msg_hello hello = { .api_version = WARD_API_VERSION,
+					.ring_size_log2 = ring_size_log2() };
 	copy_name(hello.name, name);
 	int r = msg_send(c->sock, WARD_MSG_HELLO, &hello, sizeof(hello));
 	if (r < 0)

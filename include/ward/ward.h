@@ -140,7 +140,9 @@ struct ward_client_stats {
  * @ret:  on success, *ret is set to a new handle; free it with ward_client_free().
  * @name: a short name shown by `ward status` (copied; may be NULL).
  * Connects to "$WARD_RUNTIME_DIR/ward.sock" (default /run/ward/ward.sock),
- * maps the shared ring wardd creates for this client.
+ * maps the shared ring wardd creates for this client.  The ring's size is
+ * wardd's default (8 MiB), or $WARD_CLIENT_RING_KB (64 to 262144, rounded up
+ * to a power of two) when set: a bigger ring rides out longer pauses.
  * Returns 0, or -ENOENT / -ECONNREFUSED when wardd is not running,
  * -EPROTO on a protocol mismatch, -ENOMEM, or another negative errno.
  */

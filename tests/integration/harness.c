@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/wait.h>
@@ -181,10 +182,13 @@ int harness_start(void)
 	signal(SIGABRT, on_fatal_signal);
 	signal(SIGINT, on_fatal_signal);
 	signal(SIGTERM, on_fatal_signal);
-	alarm(600);
+	alarm(270); /* before meson's and run_tests.py's 300 s */
 
 	H.wardd = fork();
 	if (H.wardd == 0) {
+		/* if the test process dies, however it dies, wardd is told to
+		 * stop (and detaches everything) */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		int fd = open(H.log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (fd >= 0) {
 			dup2(fd, 1);
@@ -231,12 +235,40 @@ pid_t run_child(int (*fn)(void *), void *arg, int *status)
 	return run_child_in(H.cgdir, fn, arg, status);
 }
 
+static pid_t start_child_in(const char *cg, int (*fn)(void *), void *arg);
+
+pid_t start_child(int (*fn)(void *), void *arg)
+{
+	return start_child_in(H.cgdir, fn, arg);
+}
+
+int wait_child(pid_t pid, int *status)
+{
+	int st = 0;
+	for (long t0 = now_ms();; usleep(2000)) {
+		pid_t r = waitpid(pid, &st, WNOHANG);
+		if (r == pid)
+			break;
+		if (r < 0)
+			return -1;
+		if (now_ms() - t0 > 20000) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+			break;
+		}
+	}
+	if (status)
+		*status = st;
+	return 0;
+}
+
 pid_t run_child_muted(int (*fn)(void *), void *arg, int *status)
 {
 	return run_child_in(H.cgmuted, fn, arg, status);
 }
 
-static pid_t run_child_in(const char *cg, int (*fn)(void *), void *arg, int *status)
+/* Fork a child that moves itself into cgroup @cg, then runs @fn. */
+static pid_t start_child_in(const char *cg, int (*fn)(void *), void *arg)
 {
 	int go[2];
 	if (pipe(go))
@@ -263,21 +295,16 @@ static pid_t run_child_in(const char *cg, int (*fn)(void *), void *arg, int *sta
 	}
 	close(go[0]);
 	if (write(go[1], "g", 1) != 1)
-		return -1;
+		pid = -1;
 	close(go[1]);
-	int st = 0;
-	for (long t0 = now_ms();; usleep(2000)) {
-		pid_t r = waitpid(pid, &st, WNOHANG);
-		if (r == pid)
-			break;
-		if (now_ms() - t0 > 20000) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &st, 0);
-			break;
-		}
-	}
-	if (status)
-		*status = st;
+	return pid;
+}
+
+static pid_t run_child_in(const char *cg, int (*fn)(void *), void *arg, int *status)
+{
+	pid_t pid = start_child_in(cg, fn, arg);
+	if (pid > 0)
+		wait_child(pid, status);
 	return pid;
 }
 

@@ -45,6 +45,11 @@ ward_client *harness_client(void);
  * stores its wait status in *status (may be NULL); -1 on failure. */
 pid_t run_child(int (*fn)(void *), void *arg, int *status);
 
+/* As run_child, without waiting: returns the child's pid (or -1); collect
+ * it with wait_child (bounded wait; kills it after 20 s). */
+pid_t start_child(int (*fn)(void *), void *arg);
+int wait_child(pid_t pid, int *status);
+
 /* As run_child, in a child cgroup of the test cgroup that wardd was started
  * with --mute-cgroup for: the kernel must drop all of its events. */
 pid_t run_child_muted(int (*fn)(void *), void *arg, int *status);

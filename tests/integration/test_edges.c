@@ -15,7 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -289,6 +292,68 @@ static void test_muted_cgroup_is_silent(void **state)
 	assert_int_equal(kept_count(WARD_EV_EXIT, muted), 0);
 }
 
+static void *exit_now(void *arg)
+{
+	pthread_barrier_wait(arg);
+	_exit(0);
+}
+
+/* Four threads leave at once: the process still has one exit event. */
+static int do_threaded_exit(void *arg)
+{
+	pthread_barrier_t b;
+	pthread_barrier_init(&b, NULL, 4);
+	pthread_t t[3];
+	for (int i = 0; i < 3; i++)
+		pthread_create(&t[i], NULL, exit_now, &b);
+	exit_now(&b);
+	return 0;
+}
+
+static void test_one_exit_per_process(void **state)
+{
+	pid_t pids[100];
+	for (int i = 0; i < 100; i++)
+		pids[i] = run_child(do_threaded_exit, NULL, NULL);
+	set_sentinel("threads-done");
+	pid_t last = run_child(do_open_sentinel, NULL, NULL);
+	const ward_event *ev = expect_event(WARD_EV_OPEN, last, sentinel);
+	assert_non_null(ev);
+	free((void *)ev);
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(kept_count(WARD_EV_EXIT, pids[i]), 1);
+}
+
+static int do_unix(void *arg)
+{
+	int a = socket(AF_UNIX, SOCK_STREAM, 0), b = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	memcpy(sa.sun_path, "\0ward-abstract", 14); /* abstract: no NUL at the end */
+	if (bind(a, (struct sockaddr *)&sa, offsetof(struct sockaddr_un, sun_path) + 14))
+		return 1;
+	struct sockaddr_un sp = {.sun_family = AF_UNIX};
+	snprintf(sp.sun_path, sizeof(sp.sun_path), "%s/ward.sock", test_dir());
+	return bind(b, (struct sockaddr *)&sp, sizeof(sp)) ? 2 : 0;
+}
+
+static void test_unix_addresses(void **state)
+{
+	int st;
+	pid_t pid = run_child(do_unix, NULL, &st);
+	assert_int_equal(WEXITSTATUS(st), 0);
+	const ward_event *ev = expect_event(WARD_EV_BIND, pid, NULL);
+	assert_non_null(ev);
+	assert_int_equal(ev_u64(ev, WARD_F_FAMILY), AF_UNIX);
+	assert_string_equal(ev_str(ev, WARD_F_LOCAL_ADDR), "@ward-abstract");
+	free((void *)ev);
+	ev = expect_event(WARD_EV_BIND, pid, NULL);
+	assert_non_null(ev);
+	char want[PATH_MAX];
+	snprintf(want, sizeof(want), "%s/ward.sock", test_dir());
+	assert_string_equal(ev_str(ev, WARD_F_LOCAL_ADDR), want);
+	free((void *)ev);
+}
+
 static int setup(void **state)
 {
 	return harness_start();
@@ -311,6 +376,8 @@ int main(void)
 		cmocka_unit_test(test_long_argv_is_cut_not_lost),
 		cmocka_unit_test(test_signal_target_comm),
 		cmocka_unit_test(test_muted_cgroup_is_silent),
+		cmocka_unit_test(test_one_exit_per_process),
+		cmocka_unit_test(test_unix_addresses),
 	};
 	return cmocka_run_group_tests_name("edges", tests, setup, teardown);
 }

@@ -499,7 +499,16 @@ static void test_accept(void **state)
 
 /* ---- privilege and process control ---- */
 
-static int do_setuid(void *arg) { return setresuid(65534, 65534, 65534) ? 1 : 0; }
+static int do_setuid(void *arg)
+{
+	/* first away from root, so that the second call's old ids are not 0:
+	 * an old id of 0 must come from the saved ids, not from missing ones */
+	if (setresuid(-1, 1000, -1))
+		return 1;
+	if (setresuid(-1, 0, -1)) /* back: 0 is still the real and saved uid */
+		return 2;
+	return setresuid(65534, 65534, 65534) ? 3 : 0;
+}
 
 static void test_setuid(void **state)
 {
@@ -508,10 +517,22 @@ static void test_setuid(void **state)
 	assert_int_equal(WEXITSTATUS(st), 0);
 	const ward_event *ev = expect_event(WARD_EV_SETUID, pid, NULL);
 	assert_non_null(ev);
+	assert_int_equal(ev_u64(ev, WARD_F_OLD_EUID), geteuid());
+	assert_int_equal(ev_u64(ev, WARD_F_NEW_EUID), 1000);
+	assert_int_equal(ev_u64(ev, WARD_F_NEW_UID), getuid());
+	free((void *)ev);
+	ev = expect_event(WARD_EV_SETUID, pid, NULL);
+	assert_non_null(ev);
+	assert_int_equal(ev_u64(ev, WARD_F_OLD_EUID), 1000); /* saved at entry, not 0 */
+	assert_int_equal(ev_u64(ev, WARD_F_NEW_EUID), 0);
+	free((void *)ev);
+	ev = expect_event(WARD_EV_SETUID, pid, NULL);
+	assert_non_null(ev);
 	assert_int_equal(ev_u64(ev, WARD_F_PID), pid);
 	assert_string_equal(ev_str(ev, WARD_F_SYSCALL), "setresuid");
 	assert_int_equal(ev_u64(ev, WARD_F_OLD_UID), getuid());
 	assert_int_equal(ev_u64(ev, WARD_F_OLD_EUID), geteuid());
+	assert_int_equal(ev_u64(ev, WARD_F_OLD_SUID), 0);
 	assert_int_equal(ev_u64(ev, WARD_F_NEW_UID), 65534);
 	assert_int_equal(ev_u64(ev, WARD_F_NEW_EUID), 65534);
 	assert_int_equal(ev_u64(ev, WARD_F_NEW_SUID), 65534);

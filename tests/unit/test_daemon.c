@@ -91,12 +91,33 @@ static void test_proctable_fork_exit(void **state)
 	proctable_free();
 }
 
+static void test_proctable_reuse_and_sweep(void **state)
+{
+	assert_int_equal(proctable_init(), 0);
+	struct proc *a = proc_fork(0x3ffffff0, NULL, 1000000000ull);
+	/* a forked entry knows its start to the nanosecond */
+	assert_true(proc_same_start(a, 1000000000ull));
+	assert_false(proc_same_start(a, 1000000001ull));
+	/* one read from /proc knows it to a clock tick */
+	a->from_proc = 1;
+	assert_true(proc_same_start(a, 1000000000ull + 1000));
+	assert_false(proc_same_start(a, 1000000000ull + 500000000ull));
+	/* no such process (beyond any pid_max): the sweep drops it */
+	struct proc *self = proc_get((uint32_t)getpid());
+	assert_non_null(self);
+	assert_int_equal(proctable_sweep(), 1);
+	assert_null(proc_find(0x3ffffff0));
+	assert_non_null(proc_find((uint32_t)getpid()));
+	proctable_free();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_container_ids),
 		cmocka_unit_test(test_unreverse),
 		cmocka_unit_test(test_proctable_fork_exit),
+		cmocka_unit_test(test_proctable_reuse_and_sweep),
 	};
 	return cmocka_run_group_tests_name("daemon", tests, NULL, NULL);
 }
