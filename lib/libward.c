@@ -420,13 +420,16 @@ int ward_client_status_json(ward_client *c, char **ret)
 {
 	if (!c || !ret)
 		return -EINVAL;
-	int r = msg_send(c->sock, WARD_MSG_STATUS, NULL, 0);
-	if (r < 0)
-		return request_failed(c, r);
+	/* allocate first: running out of memory must not cost the connection */
 	size_t cap = WARD_MSG_MAX - sizeof(struct ward_msg), len;
 	char *buf = malloc(cap + 1);
 	if (!buf)
-		return request_failed(c, -ENOMEM);
+		return -ENOMEM;
+	int r = msg_send(c->sock, WARD_MSG_STATUS, NULL, 0);
+	if (r < 0) {
+		free(buf);
+		return request_failed(c, r);
+	}
 	r = msg_recv(c->sock, WARD_MSG_STATUS_REPLY, buf, cap, &len, NULL, 0);
 	if (r == 0 && memchr(buf, '\0', len))
 		r = -EPROTO; /* the body is text without NUL */

@@ -19,6 +19,12 @@
  *
  * Thread safety: a ward_client may be used by one thread at a time.
  * Different clients are independent.
+ *
+ * Requests (subscribe, status) wait at most 5 s for wardd's answer.  A
+ * request that fails on the connection itself (timeout, protocol error)
+ * ends the connection, since a late answer could be taken for the next
+ * one's: every later call returns -EPIPE, and the client is freed and
+ * created anew.  A request wardd refuses (-EINVAL, -EAGAIN) does not.
  */
 #ifndef WARD_WARD_H
 #define WARD_WARD_H
@@ -156,7 +162,9 @@ ward_client *ward_client_free(ward_client *c);
  * ward_client_subscribe() — replace the client's subscription with @types.
  * @types: an array of @n enum ward_event_type values (n = 0 unsubscribes all).
  * Waits for wardd's acknowledgement.  Returns 0, -EINVAL for an unknown type
- * (subscription unchanged), -EPIPE if wardd went away, or another negative errno.
+ * (subscription unchanged), -EAGAIN when the client re-subscribed more than
+ * 20 times in a second (subscription unchanged; wardd re-attaches sensors
+ * for each change), -EPIPE if wardd went away, or another negative errno.
  */
 int ward_client_subscribe(ward_client *c, const uint32_t *types, size_t n);
 
