@@ -230,6 +230,19 @@ int harness_start(void)
 
 static pid_t run_child_in(const char *cg, int (*fn)(void *), void *arg, int *status);
 
+int harness_group_setup(void **state)
+{
+	(void)state;
+	return harness_start();
+}
+
+int harness_group_teardown(void **state)
+{
+	(void)state;
+	harness_stop();
+	return 0;
+}
+
 pid_t run_child(int (*fn)(void *), void *arg, int *status)
 {
 	return run_child_in(H.cgdir, fn, arg, status);

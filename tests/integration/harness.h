@@ -33,6 +33,9 @@ struct tev {
 /* Start wardd and the client.  Returns 0 or -1 (with a message on stderr). */
 int harness_start(void);
 void harness_stop(void);
+/* The same as cmocka group setup and teardown. */
+int harness_group_setup(void **state);
+int harness_group_teardown(void **state);
 /* Path of wardd's log (its stderr). */
 const char *harness_wardd_log(void);
 const char *harness_runtime_dir(void);

@@ -191,32 +191,51 @@ static int do_many_opens_3000(void *arg)
 	return 0;
 }
 
-/* A client with a 64 KiB ring that never reads. */
-static int stalled_client(void)
+/* HELLO on a raw connection; returns the socket and the three descriptors. */
+static int raw_hello(int fds[3], unsigned ring_log2, const char *name)
 {
 	int s = raw_connect();
 	struct {
 		struct ward_msg h;
 		struct ward_msg_hello b;
-	} hello = {{WARD_MSG_MAGIC, WARD_MSG_HELLO, 0, sizeof(hello), 0}, {1, 16, "stalled"}};
+	} hello = {{WARD_MSG_MAGIC, WARD_MSG_HELLO, 0, sizeof(hello), 0}, {1, ring_log2, ""}};
+	snprintf(hello.b.name, sizeof(hello.b.name), "%s", name);
 	assert_int_equal(send(s, &hello, sizeof(hello), 0), (ssize_t)sizeof(hello));
 	char buf[256], cbuf[CMSG_SPACE(3 * sizeof(int))];
 	struct iovec iov = {buf, sizeof(buf)};
 	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
 			    .msg_controllen = sizeof(cbuf)};
 	assert_true(recvmsg(s, &mh, MSG_CMSG_CLOEXEC) > 0);
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	assert_non_null(cm);
+	memcpy(fds, CMSG_DATA(cm), 3 * sizeof(int));
+	return s;
+}
+
+/* SUBSCRIBE on a raw connection, and wait for the answer. */
+static void raw_subscribe(int s, uint64_t mask)
+{
 	struct {
 		struct ward_msg h;
 		struct ward_msg_subscribe b;
-	} sub = {{WARD_MSG_MAGIC, WARD_MSG_SUBSCRIBE, 0, sizeof(sub), 0}, {1ull << WARD_EV_OPEN, 0}};
+	} sub = {{WARD_MSG_MAGIC, WARD_MSG_SUBSCRIBE, 0, sizeof(sub), 0}, {mask, 0}};
 	assert_int_equal(send(s, &sub, sizeof(sub), 0), (ssize_t)sizeof(sub));
+	char buf[64];
 	assert_true(recv(s, buf, sizeof(buf), 0) > 0);
+}
+
+/* A client with a 64 KiB ring that never reads. */
+static int stalled_client(int fds[3])
+{
+	int s = raw_hello(fds, 16, "stalled");
+	raw_subscribe(s, 1ull << WARD_EV_OPEN);
 	return s;
 }
 
 static void test_slow_client_loses_alone(void **state)
 {
-	int s = stalled_client();
+	int fds[3];
+	int s = stalled_client(fds);
 	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/flood", test_dir());
 	struct ward_client_stats st0, st1;
@@ -247,27 +266,9 @@ static void test_slow_client_loses_alone(void **state)
 	assert_true(json_object_get_int64(lost) > 3000);
 	json_object_put(o);
 	free(json);
+	for (int i = 0; i < 3; i++)
+		close(fds[i]);
 	close(s);
-}
-
-/* HELLO on a raw connection; returns the socket and the three descriptors. */
-static int raw_hello(int fds[3], unsigned ring_log2)
-{
-	int s = raw_connect();
-	struct {
-		struct ward_msg h;
-		struct ward_msg_hello b;
-	} hello = {{WARD_MSG_MAGIC, WARD_MSG_HELLO, 0, sizeof(hello), 0}, {1, ring_log2, "raw"}};
-	assert_int_equal(send(s, &hello, sizeof(hello), 0), (ssize_t)sizeof(hello));
-	char buf[256], cbuf[CMSG_SPACE(3 * sizeof(int))];
-	struct iovec iov = {buf, sizeof(buf)};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-			    .msg_controllen = sizeof(cbuf)};
-	assert_true(recvmsg(s, &mh, MSG_CMSG_CLOEXEC) > 0);
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-	assert_non_null(cm);
-	memcpy(fds, CMSG_DATA(cm), 3 * sizeof(int));
-	return s;
 }
 
 static void assert_wardd_serves(void)
@@ -281,7 +282,7 @@ static void assert_wardd_serves(void)
 static void test_client_cannot_hurt_wardd(void **state)
 {
 	int fds[3];
-	int s = raw_hello(fds, 16);
+	int s = raw_hello(fds, 16, "hostile");
 	/* the ring is read-only and sealed; the ctl page cannot be resized
 	 * (a shrunk page would fault wardd on its next read) */
 	assert_int_equal(ftruncate(fds[0], 0), -1);
@@ -291,13 +292,7 @@ static void test_client_cannot_hurt_wardd(void **state)
 	 * never reading it cannot block wardd's writes */
 	int fl = fcntl(fds[2], F_GETFL);
 	assert_int_equal(fcntl(fds[2], F_SETFL, fl & ~O_NONBLOCK), 0);
-	struct {
-		struct ward_msg h;
-		struct ward_msg_subscribe b;
-	} sub = {{WARD_MSG_MAGIC, WARD_MSG_SUBSCRIBE, 0, sizeof(sub), 0}, {1ull << WARD_EV_OPEN, 0}};
-	assert_int_equal(send(s, &sub, sizeof(sub), 0), (ssize_t)sizeof(sub));
-	char buf[64];
-	assert_true(recv(s, buf, sizeof(buf), 0) > 0);
+	raw_subscribe(s, 1ull << WARD_EV_OPEN);
 	/* tell wardd to wake it, many times (a pipe would fill at 64 KiB) */
 	volatile struct ward_ring_ctl *ctl = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fds[1], 0);
 	assert_true(ctl != MAP_FAILED);

@@ -354,17 +354,6 @@ static void test_unix_addresses(void **state)
 	free((void *)ev);
 }
 
-static int setup(void **state)
-{
-	return harness_start();
-}
-
-static int teardown(void **state)
-{
-	harness_stop();
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -379,5 +368,5 @@ int main(void)
 		cmocka_unit_test(test_one_exit_per_process),
 		cmocka_unit_test(test_unix_addresses),
 	};
-	return cmocka_run_group_tests_name("edges", tests, setup, teardown);
+	return cmocka_run_group_tests_name("edges", tests, harness_group_setup, harness_group_teardown);
 }

@@ -794,17 +794,6 @@ static void test_memfd_create(void **state)
 	free((void *)ev);
 }
 
-static int setup(void **state)
-{
-	return harness_start();
-}
-
-static int teardown(void **state)
-{
-	harness_stop();
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -834,5 +823,5 @@ int main(void)
 		cmocka_unit_test(test_umount),
 		cmocka_unit_test(test_memfd_create),
 	};
-	return cmocka_run_group_tests_name("events", tests, setup, teardown);
+	return cmocka_run_group_tests_name("events", tests, harness_group_setup, harness_group_teardown);
 }
