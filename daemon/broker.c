@@ -62,6 +62,7 @@ struct client {
 	long hello_deadline; /* monotonic s: a client must say HELLO by then */
 	long sub_window;    /* monotonic s of the current SUBSCRIBE window */
 	int sub_count;      /* SUBSCRIBEs in that window */
+	int ring_counted;   /* size is in B.ring_total */
 	uint64_t head;      /* our write position, published at flush */
 	uint64_t seq;       /* last seq stamped */
 	uint64_t delivered, lost;
@@ -171,7 +172,8 @@ static void client_free(struct client *c, const char *why)
 		close(c->ctl_fd);
 	if (c->wake_rd >= 0)
 		close(c->wake_rd);
-	B.ring_total -= c->hdr ? c->size : 0;
+	if (c->ring_counted)
+		B.ring_total -= c->size;
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		if (B.clients[i] == c)
 			B.clients[i] = NULL;
@@ -289,6 +291,7 @@ static void accept_clients(void)
 void broker_tick(void)
 {
 	long now = now_s();
+	listen_pause(0); /* paused on EMFILE: try again (it pauses again if need be) */
 	for (int i = 0; i < MAX_CLIENTS; i++) {
 		struct client *c = B.clients[i];
 		if (c && !c->welcomed && now > c->hello_deadline)
@@ -408,6 +411,7 @@ static const char *on_hello(struct client *c, const void *body)
 	if (ring_create(c, size))
 		return "cannot create the event ring";
 	B.ring_total += size;
+	c->ring_counted = 1;
 	int ro = ring_ro_fd(c);
 	if (ro < 0)
 		return "cannot open the ring read-only";

@@ -158,8 +158,8 @@ static const char *absolute(char *out, size_t outlen, const char *path, int reso
 {
 	if (!path || resolved || path[0] == '/')
 		return path;
-	const char *base = dir ? dir : p->cwd;
-	if (!base)
+	const char *base = dir && dir[0] ? dir : p->cwd;
+	if (!base || !base[0])
 		return path;
 	if (path[0] == '\0')
 		return base;
@@ -372,6 +372,9 @@ static void update_table_before(const struct kev *k, struct proc *p, size_t size
 		/* argv is raw (NUL-separated), not rebuilt: take it from the record */
 		const char *argv = (const char *)k->h + WK_FIXED_SIZE + k->h->str_len[0] + k->h->str_len[1];
 		proc_set_argv(p, argv, k->h->str_len[2]);
+		/* now known from the kernel: its exact start time too, or the
+		 * next event's exact comparison would call it another process */
+		p->start_time = k->h->start_time;
 		p->from_proc = 0;
 		break;
 	}
@@ -462,7 +465,8 @@ int pipeline_on_record(void *ctx, void *data, size_t size)
 		if (n) {
 			struct ward_rec *r = (struct ward_rec *)recbuf;
 			r->global_seq = ++global_seq;
-			r->time_ns = (uint64_t)((int64_t)k.h->ktime + boot_to_real_ns);
+			/* unsigned: wraps rather than overflows on a nonsense ktime */
+			r->time_ns = k.h->ktime + (uint64_t)boot_to_real_ns;
 			broker_deliver(type, recbuf, n);
 		} else {
 			malformed++;

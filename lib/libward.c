@@ -41,9 +41,9 @@ _Static_assert(WARD_EV_MAX_ <= 64, "notify_mask holds one bit per event type");
 
 struct ward_client {
 	int sock;
-	int event_fd; /* read end of wardd's wake-up pipe (our own description) */
+	int wake_fd;  /* read end of wardd's wake-up pipe (our own description) */
 	int kick_fd;  /* our own eventfd: keeps poll_fd readable after a cut batch */
-	int poll_fd;  /* epoll of event_fd, kick_fd and sock, for ward_client_fd() */
+	int poll_fd;  /* epoll of wake_fd, kick_fd and sock, for ward_client_fd() */
 	void *ring_map;       /* header page + data area, read-only */
 	size_t ring_map_len;
 	const struct ward_ring_hdr *hdr;
@@ -316,7 +316,7 @@ static int handshake(ward_client *c, const char *name)
 	r = msg_recv_fixed(c->sock, WARD_MSG_WELCOME, &w, sizeof(w), fds, WELCOME_NFDS);
 	if (r < 0)
 		return r;
-	c->event_fd = fds[2];
+	c->wake_fd = fds[2];
 	if (w.api_version != WARD_API_VERSION)
 		r = -EPROTO;
 	if (r == 0)
@@ -331,20 +331,20 @@ static int handshake(ward_client *c, const char *name)
 }
 
 /* One descriptor for the caller's poll loop that turns readable both when
- * events wait (eventfd) and when wardd goes away (the socket hangs up, which
- * the eventfd alone would never show if wardd crashed). */
+ * events wait (the wake-up pipe, or our own kick) and when wardd goes away
+ * (the socket hangs up, which the pipe alone would not show at once). */
 static int make_poll_fd(ward_client *c)
 {
 	/* the wake-up pipe's read end is ours alone: non-blocking is safe */
-	int fl = fcntl(c->event_fd, F_GETFL);
-	if (fl < 0 || fcntl(c->event_fd, F_SETFL, fl | O_NONBLOCK))
+	int fl = fcntl(c->wake_fd, F_GETFL);
+	if (fl < 0 || fcntl(c->wake_fd, F_SETFL, fl | O_NONBLOCK))
 		return -errno;
 	c->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	c->poll_fd = epoll_create1(EPOLL_CLOEXEC);
 	if (c->kick_fd < 0 || c->poll_fd < 0)
 		return -errno;
 	struct epoll_event ev = { .events = EPOLLIN };
-	if (epoll_ctl(c->poll_fd, EPOLL_CTL_ADD, c->event_fd, &ev) ||
+	if (epoll_ctl(c->poll_fd, EPOLL_CTL_ADD, c->wake_fd, &ev) ||
 	    epoll_ctl(c->poll_fd, EPOLL_CTL_ADD, c->kick_fd, &ev))
 		return -errno;
 	ev.events = EPOLLRDHUP;
@@ -360,7 +360,7 @@ int ward_client_new(ward_client **ret, const char *name)
 	ward_client *c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	c->sock = c->event_fd = c->kick_fd = c->poll_fd = -1;
+	c->sock = c->wake_fd = c->kick_fd = c->poll_fd = -1;
 	int r = sock_connect(&c->sock);
 	if (r == 0)
 		r = handshake(c, name);
@@ -382,8 +382,8 @@ ward_client *ward_client_free(ward_client *c)
 		munmap(c->ctl, CTL_MAP_SIZE);
 	if (c->ring_map)
 		munmap(c->ring_map, c->ring_map_len);
-	if (c->event_fd >= 0)
-		close(c->event_fd);
+	if (c->wake_fd >= 0)
+		close(c->wake_fd);
 	if (c->poll_fd >= 0)
 		close(c->poll_fd);
 	if (c->kick_fd >= 0)
@@ -546,7 +546,7 @@ static int drain_wakeups(ward_client *c)
 {
 	char buf[256];
 	ssize_t n;
-	while ((n = read(c->event_fd, buf, sizeof(buf))) > 0)
+	while ((n = read(c->wake_fd, buf, sizeof(buf))) > 0)
 		;
 	/* 0: wardd closed its end (the socket says why); EAGAIN: empty */
 	if (n < 0 && errno != EAGAIN && errno != EINTR)
@@ -561,7 +561,7 @@ static int drain_wakeups(ward_client *c)
 static int poll_once(ward_client *c, int timeout_ms)
 {
 	struct pollfd p[2] = {
-		{ .fd = c->event_fd, .events = POLLIN },
+		{ .fd = c->wake_fd, .events = POLLIN },
 		{ .fd = c->sock, .events = POLLIN },
 	};
 	if (poll(p, 2, timeout_ms) < 0)
@@ -578,7 +578,7 @@ static int poll_once(ward_client *c, int timeout_ms)
 
 /*
  * Wait up to @timeout_ms for a record.  Whenever the ring is found empty,
- * even with timeout 0, the eventfd is drained and ctl->waiting armed, so
+ * even with timeout 0, the wake-up pipe is drained and ctl->waiting armed, so
  * that a caller polling ward_client_fd() is woken by the next record.
  * Draining comes before arming: a wake-up wardd sends after seeing waiting
  * set must not be swallowed.

@@ -12,7 +12,7 @@
  *
  *      client -> wardd   HELLO      struct ward_msg_hello
  *      wardd  -> client  WELCOME    struct ward_msg_welcome + SCM_RIGHTS
- *                                   [ring_fd (read-only), ctl_fd, event_fd]
+ *                                   [ring_fd (read-only), ctl_fd, wake_fd]
  *      client -> wardd   SUBSCRIBE  struct ward_msg_subscribe
  *      wardd  -> client  REPLY      struct ward_msg_reply
  *      client -> wardd   STATUS     (empty body)
@@ -37,9 +37,14 @@
  *    wardd treats tail as untrusted: a tail beyond head, or behind head by
  *    more than size, disconnects the client.
  *
- *    Wake-up: before sleeping on event_fd, the client sets ctl->waiting = 1
- *    and re-reads head; after publishing head, wardd reads waiting and, if
- *    set, clears it and writes event_fd.  (seq_cst on both sides.)
+ *    Wake-up: wake_fd is the read end of a pipe whose write end only wardd
+ *    holds (non-blocking).  ctl->waiting starts at 1.  Before sleeping on
+ *    wake_fd, the client sets ctl->waiting = 1 and re-reads head; after
+ *    publishing head, wardd reads waiting and, if set, clears it and writes
+ *    a byte to the pipe.  (seq_cst on both sides.)  The client drains the
+ *    pipe before arming.
+ *
+ *    A STATUS that wardd cannot answer gets a REPLY with a negative errno.
  *
  * 3. Record: struct ward_rec, then nfields fields, each a struct ward_field_hdr
  *    followed by len bytes padded with zeros to a multiple of 8.  U64/I64 values
@@ -110,7 +115,7 @@ struct ward_ring_hdr {
 
 struct ward_ring_ctl {
 	uint64_t tail;     /* consumer position (bytes released) */
-	uint32_t waiting;  /* consumer is about to sleep on event_fd */
+	uint32_t waiting;  /* consumer is about to sleep on wake_fd */
 	uint32_t pad;
 };
 

@@ -15,6 +15,8 @@
 
 #include <cmocka.h>
 
+#include <ward/ward.h>
+#include "events.h"
 #include "pipeline.h"
 #include "proctable.h"
 
@@ -111,6 +113,54 @@ static void test_proctable_reuse_and_sweep(void **state)
 	proctable_free();
 }
 
+/* A sensor record of @type from this process, with string 0 = @s0
+ * (a leaf-first path when @rev). */
+static size_t make_record(uint8_t *buf, uint16_t type, uint64_t start_time, const char *s0,
+			  size_t s0len, int rev)
+{
+	memset(buf, 0, WK_FIXED_SIZE + s0len);
+	struct wk_hdr *h = (struct wk_hdr *)buf;
+	h->type = type;
+	h->pid = h->tid = (uint32_t)getpid();
+	h->start_time = start_time;
+	h->cgroup_id = 0;
+	memcpy(h->comm, "test", 5);
+	h->str_len[0] = (uint16_t)s0len;
+	h->str_rev = rev ? WK_REV(0) : 0;
+	memcpy(buf + WK_FIXED_SIZE, s0, s0len);
+	h->size = (uint16_t)(WK_FIXED_SIZE + s0len);
+	return WK_FIXED_SIZE + s0len;
+}
+
+/* An entry first read from /proc knows its start to a clock tick; after an
+ * exec it is exact, and the next event still finds the same process. */
+static void test_exec_makes_start_exact(void **state)
+{
+	static _Alignas(8) uint8_t buf[1024];
+	assert_int_equal(proctable_init(), 0);
+	pipeline_init();
+	struct proc *p = proc_get((uint32_t)getpid());
+	assert_true(p->from_proc);
+	uint64_t exact = p->start_time + 3000000; /* within a 10 ms tick */
+	static const char exe[] = "exe\0fake\0"; /* "/fake/exe", leaf first */
+	size_t n = make_record(buf, WARD_EV_EXEC, exact, exe, sizeof(exe) - 1, 1);
+	pipeline_on_record(NULL, buf, n);
+	p = proc_find((uint32_t)getpid());
+	assert_non_null(p);
+	assert_string_equal(p->exe, "/fake/exe");
+	assert_int_equal(p->start_time, exact);
+	n = make_record(buf, WARD_EV_OPEN, exact, "x", 2, 0);
+	pipeline_on_record(NULL, buf, n);
+	p = proc_find((uint32_t)getpid());
+	assert_string_equal(p->exe, "/fake/exe"); /* not re-read from /proc */
+	/* another process under the same pid (another start): re-read */
+	n = make_record(buf, WARD_EV_OPEN, exact + 1000000000ull, "x", 2, 0);
+	pipeline_on_record(NULL, buf, n);
+	p = proc_find((uint32_t)getpid());
+	assert_string_not_equal(p->exe, "/fake/exe");
+	proctable_free();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -118,6 +168,7 @@ int main(void)
 		cmocka_unit_test(test_unreverse),
 		cmocka_unit_test(test_proctable_fork_exit),
 		cmocka_unit_test(test_proctable_reuse_and_sweep),
+		cmocka_unit_test(test_exec_makes_start_exact),
 	};
 	return cmocka_run_group_tests_name("daemon", tests, NULL, NULL);
 }
