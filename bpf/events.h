@@ -36,6 +36,8 @@
 enum wk_internal_type {
 	WK_INTERNAL = 100,
 	WK_CWD = 100,          /* chdir/fchdir succeeded: str0 = new cwd (rev) */
+	WK_SNAPSHOT = 101,     /* a task moved itself into a cgroup v2 (wardd --cgroup):
+				* str0 = exe (rev), str2 = argv, str3 = cwd (rev) */
 };
 
 /* hdr.str_rev bits: string i is a leaf-first path; string i was cut at the

@@ -425,13 +425,14 @@ static void print_summary(json_object *st)
 	       text(get(st, "global_seq")), text(get(st, "ringbuf_drops")));
 }
 
-static void print_kernel(json_object *k)
+/* An object as a section: "title:" then one "key value" line per member. */
+static void print_section(const char *title, json_object *k)
 {
 	if (!k || !json_object_is_type(k, json_type_object))
 		return;
-	printf("\nkernel:\n");
+	printf("\n%s:\n", title);
 	json_object_object_foreach(k, key, v)
-		printf("  %-24s %s\n", key, text(v));
+		printf("  %-26s %s\n", key, text(v));
 }
 
 /* "exec,open" from a JSON array of names. */
@@ -485,7 +486,7 @@ static void print_events(json_object *ev)
 static void print_others(json_object *st)
 {
 	static const char *const known[] = {
-		"version", "pid", "uptime_s", "kernel", "clients",
+		"version", "pid", "uptime_s", "kernel", "sensors", "clients",
 		"events", "ringbuf_drops", "global_seq",
 	};
 	bool header = false;
@@ -509,7 +510,8 @@ static void print_status(json_object *st)
 		return;
 	}
 	print_summary(st);
-	print_kernel(get(st, "kernel"));
+	print_section("kernel", get(st, "kernel"));
+	print_section("sensors", get(st, "sensors"));
 	print_clients(get(st, "clients"));
 	print_events(get(st, "events"));
 	print_others(st);

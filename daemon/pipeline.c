@@ -381,6 +381,19 @@ static void update_table_before(const struct kev *k, struct proc *p, size_t size
 	case WK_CWD:
 		proc_set_str(&p->cwd, k->str[0]);
 		break;
+	case WK_SNAPSHOT: {
+		/* identity of a process that joined the scope (see process.bpf.c) */
+		if (k->str[0])
+			proc_set_str(&p->exe, k->str[0]);
+		const char *argv = (const char *)k->h + WK_FIXED_SIZE + k->h->str_len[0] + k->h->str_len[1];
+		if (k->h->str_len[2])
+			proc_set_argv(p, argv, k->h->str_len[2]);
+		if (k->str[3])
+			proc_set_str(&p->cwd, k->str[3]);
+		p->start_time = k->h->start_time;
+		p->from_proc = 0;
+		break;
+	}
 	}
 	(void)size;
 }
@@ -488,7 +501,7 @@ void pipeline_status(struct json_object *obj)
 		json_object_object_add(o, "drops", json_object_new_uint64(d));
 		json_object_object_add(ev, ward_event_type_name(t), o);
 	}
-	total_drops += sensors_drops(WK_CWD);
+	total_drops += sensors_drops(WK_CWD) + sensors_drops(WK_SNAPSHOT);
 	json_object_object_add(obj, "events", ev);
 	json_object_object_add(obj, "ringbuf_drops", json_object_new_uint64(total_drops));
 	json_object_object_add(obj, "malformed_records", json_object_new_uint64(malformed));

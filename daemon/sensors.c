@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,7 @@
 #include "net_tp.skel.h"
 #include "priv.skel.h"
 #include "priv_tp.skel.h"
+#include "probe.skel.h"
 #include "process.skel.h"
 #include "system.skel.h"
 #include "system_tp.skel.h"
@@ -312,10 +314,20 @@ static int config_set(uint32_t key, uint64_t v)
 	return bpf_map_update_elem(map_fd("wk_config"), &key, &v, BPF_ANY) ? -errno : 0;
 }
 
+/* libbpf's own messages: shown with -v; wardd reports the failures that
+ * matter itself (the start-up probes fail by design on some kernels). */
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (!log_verbose || level == LIBBPF_DEBUG)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
 int sensors_start(const struct sensors_opts *o, sensors_event_fn fn, void *ctx)
 {
 	int err;
 	libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
+	libbpf_set_print(libbpf_log);
 	if ((err = choose_backend(o)))
 		return err;
 	log_info("sensors: %s", backend == BACKEND_TP ? "one tracepoint per watched syscall"
@@ -347,6 +359,8 @@ int sensors_start(const struct sensors_opts *o, sensors_event_fn fn, void *ctx)
 		goto fail;
 	if ((err = attach(process->progs.wk_fork)) || (err = attach(process->progs.wk_exec)) ||
 	    (err = attach(process->progs.wk_exit)))
+		goto fail;
+	if (o->scope_cgroup && (err = attach(process->progs.wk_attach)))
 		goto fail;
 	return 0;
 fail:
@@ -544,13 +558,43 @@ static bool file_has_word(const char *path, const char *word)
 	return strstr(buf, word) != NULL;
 }
 
+/* Load and attach one program of probe.bpf.c, alone; say how far it got:
+ * "attached", or which step the kernel refused and why. */
+static struct json_object *probe_attach(const char *prog)
+{
+	char buf[128];
+	struct wk_probe_bpf *skel = wk_probe_bpf__open();
+	if (!skel)
+		return json_object_new_string("probe object did not open");
+	struct bpf_program *p;
+	bpf_object__for_each_program(p, skel->obj)
+		bpf_program__set_autoload(p, strcmp(bpf_program__name(p), prog) == 0);
+	int err = wk_probe_bpf__load(skel);
+	if (err) {
+		snprintf(buf, sizeof(buf), "load refused: %s", strerror(-err));
+	} else {
+		struct bpf_link *l = bpf_program__attach(bpf_object__find_program_by_name(skel->obj, prog));
+		if (l)
+			snprintf(buf, sizeof(buf), "attached");
+		else
+			snprintf(buf, sizeof(buf), "attach refused: %s", strerror(errno));
+		bpf_link__destroy(l);
+	}
+	wk_probe_bpf__destroy(skel);
+	return json_object_new_string(buf);
+}
+
 void sensors_probe_kernel(struct json_object *o)
 {
+	/* libbpf's own probes say only whether a program type loads at all */
 	probe_prog(o, "bpf_raw_tracepoint", BPF_PROG_TYPE_RAW_TRACEPOINT);
 	probe_prog(o, "bpf_tracing_fentry_tp_btf", BPF_PROG_TYPE_TRACING);
 	probe_prog(o, "bpf_lsm", BPF_PROG_TYPE_LSM);
 	probe_prog(o, "bpf_kprobe", BPF_PROG_TYPE_KPROBE);
 	probe_prog(o, "bpf_cgroup_sock_addr", BPF_PROG_TYPE_CGROUP_SOCK_ADDR);
+	/* what a prevention backend needs, tried for real */
+	json_object_object_add(o, "lsm_bpf_file_open", probe_attach("wk_probe_lsm"));
+	json_object_object_add(o, "fentry_do_sys_openat2", probe_attach("wk_probe_fentry"));
 	json_object_object_add(o, "bpf_ringbuf",
 			       json_object_new_boolean(libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 1));
 	json_object_object_add(o, "bpf_loop",
