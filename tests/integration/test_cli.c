@@ -39,21 +39,30 @@ static json_object *member(json_object *o, const char *key)
 	return v;
 }
 
-static void test_events_json_lines(void **state)
+/* Start `ward @a1 @a2 @a3` (NULLs end the list) with its stdout on a pipe;
+ * returns the pipe's read end and sets *pid. */
+static int spawn_cli(pid_t *pid, const char *a1, const char *a2, const char *a3)
 {
 	int out[2];
 	assert_int_equal(pipe(out), 0);
-	pid_t cli = fork();
-	if (cli == 0) {
+	*pid = fork();
+	if (*pid == 0) {
 		dup2(out[1], 1);
 		close(out[0]);
-		execl(WARD_CLI_PATH, "ward", "events", "--type", "open,exit", (char *)NULL);
+		execl(WARD_CLI_PATH, "ward", a1, a2, a3, (char *)NULL);
 		_exit(127);
 	}
 	close(out[1]);
+	return out[0];
+}
+
+static void test_events_json_lines(void **state)
+{
+	pid_t cli;
+	int out = spawn_cli(&cli, "events", "--type", "open,exit");
 	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/cli-sees-this", test_dir());
-	FILE *f = fdopen(out[0], "r");
+	FILE *f = fdopen(out, "r");
 	assert_non_null(f);
 	/* the CLI subscribes asynchronously: open until it shows up */
 	char line[65536];
@@ -64,8 +73,8 @@ static void test_events_json_lines(void **state)
 		struct timeval tv = {.tv_sec = 0, .tv_usec = 200000};
 		while (!ev) {
 			FD_ZERO(&rd);
-			FD_SET(out[0], &rd);
-			if (select(out[0] + 1, &rd, NULL, NULL, &tv) != 1 || !fgets(line, sizeof(line), f))
+			FD_SET(out, &rd);
+			if (select(out + 1, &rd, NULL, NULL, &tv) != 1 || !fgets(line, sizeof(line), f))
 				break;
 			json_object *o = json_tokener_parse(line);
 			assert_non_null(o); /* every line is one JSON object */
@@ -105,23 +114,15 @@ static void test_events_json_lines(void **state)
 
 static void test_status_reports_probes(void **state)
 {
-	int out[2];
-	assert_int_equal(pipe(out), 0);
-	pid_t cli = fork();
-	if (cli == 0) {
-		dup2(out[1], 1);
-		close(out[0]);
-		execl(WARD_CLI_PATH, "ward", "status", "--json", (char *)NULL);
-		_exit(127);
-	}
-	close(out[1]);
+	pid_t cli;
+	int out = spawn_cli(&cli, "status", "--json", NULL);
 	static char buf[65536];
 	size_t n = 0;
 	ssize_t r;
-	while (n < sizeof(buf) - 1 && (r = read(out[0], buf + n, sizeof(buf) - 1 - n)) > 0)
+	while (n < sizeof(buf) - 1 && (r = read(out, buf + n, sizeof(buf) - 1 - n)) > 0)
 		n += (size_t)r;
 	buf[n] = '\0';
-	close(out[0]);
+	close(out);
 	int st;
 	waitpid(cli, &st, 0);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
