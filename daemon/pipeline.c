@@ -167,11 +167,6 @@ static const char *absolute(char *out, size_t outlen, const char *path, int reso
 	return n > 0 && (size_t)n < outlen ? out : path;
 }
 
-static const char *syscall_name(uint32_t nr)
-{
-	return sensors_syscall_name(nr);
-}
-
 static void add_file(struct ward_rec_builder *b, const struct kev *k, const struct proc *p)
 {
 	const struct wk_file *f = &k->p->file;
@@ -200,7 +195,7 @@ static void add_file(struct ward_rec_builder *b, const struct kev *k, const stru
 		ward_rb_i64(b, WARD_F_LENGTH, f->arg);
 	if (f->fd >= 0)
 		ward_rb_i64(b, WARD_F_FD, f->fd);
-	add_str(b, WARD_F_SYSCALL, syscall_name(f->syscall));
+	add_str(b, WARD_F_SYSCALL, sensors_syscall_name(f->syscall));
 }
 
 static void add_addr(struct ward_rec_builder *b, uint16_t id, uint16_t family, const uint8_t *a)
@@ -258,7 +253,7 @@ static void add_cred(struct ward_rec_builder *b, const struct kev *k)
 {
 	const struct wk_cred *c = &k->p->cred;
 	ward_rb_i64(b, WARD_F_RESULT, c->result);
-	add_str(b, WARD_F_SYSCALL, syscall_name(c->syscall));
+	add_str(b, WARD_F_SYSCALL, sensors_syscall_name(c->syscall));
 	if (k->h->type == WARD_EV_CAPSET) {
 		ward_rb_i64(b, WARD_F_TARGET_PID, c->target_pid);
 		ward_rb_u64(b, WARD_F_CAP_EFFECTIVE, c->cap_eff);
@@ -289,7 +284,7 @@ static void add_target(struct ward_rec_builder *b, const struct kev *k)
 {
 	const struct wk_target *t = &k->p->target;
 	ward_rb_i64(b, WARD_F_RESULT, t->result);
-	add_str(b, WARD_F_SYSCALL, syscall_name(t->syscall));
+	add_str(b, WARD_F_SYSCALL, sensors_syscall_name(t->syscall));
 	ward_rb_i64(b, WARD_F_TARGET_PID, t->pid);
 	if (k->h->type == WARD_EV_PTRACE) {
 		ward_rb_u64(b, WARD_F_REQUEST, t->request);
@@ -307,7 +302,7 @@ static void add_sys(struct ward_rec_builder *b, const struct kev *k)
 	const struct wk_sys *s = &k->p->sys;
 	uint32_t t = k->h->type;
 	ward_rb_i64(b, WARD_F_RESULT, s->result);
-	add_str(b, WARD_F_SYSCALL, syscall_name(s->syscall));
+	add_str(b, WARD_F_SYSCALL, sensors_syscall_name(s->syscall));
 	if (s->fd >= 0)
 		ward_rb_i64(b, WARD_F_FD, s->fd);
 	switch (t) {
@@ -363,7 +358,7 @@ static void add_lifecycle(struct ward_rec_builder *b, const struct kev *k)
 	}
 }
 
-static void update_table_before(const struct kev *k, struct proc *p, size_t size)
+static void update_table_before(const struct kev *k, struct proc *p)
 {
 	switch (k->h->type) {
 	case WARD_EV_EXEC: {
@@ -395,7 +390,6 @@ static void update_table_before(const struct kev *k, struct proc *p, size_t size
 		break;
 	}
 	}
-	(void)size;
 }
 
 static void update_table_after(const struct kev *k, struct proc *p)
@@ -456,7 +450,7 @@ int pipeline_on_record(void *ctx, void *data, size_t size)
 		return 0; /* the process's last two threads both reported it */
 	struct proc *p = proc_get_checked(k.h->pid, k.h->start_time);
 	memcpy(p->comm, k.h->comm, sizeof(p->comm) - 1);
-	update_table_before(&k, p, size);
+	update_table_before(&k, p);
 	seen[type]++;
 	if (type < WARD_EV_MAX_ && ((broker_mask() >> type) & 1)) {
 		struct ward_rec_builder b;
