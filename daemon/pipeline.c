@@ -433,21 +433,43 @@ static struct proc *proc_get_checked(uint32_t pid, uint64_t start_time)
 	return p ? p : proc_get(pid);
 }
 
+static void on_record(void *data, size_t size);
+static unsigned budget_left = PIPELINE_BUDGET;
+
+void pipeline_new_turn(void)
+{
+	budget_left = PIPELINE_BUDGET;
+}
+
+/* After this record, is the turn's budget spent?  Then the callback returns
+ * -EAGAIN, which stops libbpf's consume loop (the record counts as read):
+ * under a flood wardd still gets back to its sockets and timers. */
+static int spend(void)
+{
+	return --budget_left == 0 ? -EAGAIN : 0;
+}
+
 int pipeline_on_record(void *ctx, void *data, size_t size)
 {
+	int r = spend();
+	on_record(data, size);
+	return r;
+}
+
+static void on_record(void *data, size_t size)
+{
 	static struct kev k;
-	(void)ctx;
 	if (kev_parse(&k, data, size)) {
 		malformed++;
-		return 0;
+		return;
 	}
 	uint32_t type = k.h->type;
 	if (type >= WK_MAX_TYPES || (type >= WARD_EV_MAX_ && type < WK_INTERNAL)) {
 		malformed++;
-		return 0;
+		return;
 	}
 	if (type == WARD_EV_EXIT && exit_seen(k.h->pid, k.h->start_time))
-		return 0; /* the process's last two threads both reported it */
+		return; /* the process's last two threads both reported it */
 	struct proc *p = proc_get_checked(k.h->pid, k.h->start_time);
 	memcpy(p->comm, k.h->comm, sizeof(p->comm) - 1);
 	update_table_before(&k, p);
@@ -480,7 +502,6 @@ int pipeline_on_record(void *ctx, void *data, size_t size)
 		}
 	}
 	update_table_after(&k, p);
-	return 0;
 }
 
 void pipeline_status(struct json_object *obj)

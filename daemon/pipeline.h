@@ -13,8 +13,13 @@
 struct json_object;
 
 void pipeline_init(void);
-/* ring_buffer callback: one sensor record.  Always returns 0. */
+/* Records handled per loop turn at most (see pipeline_on_record). */
+#define PIPELINE_BUDGET 8192
+/* ring_buffer callback: one sensor record.  Returns 0, or -EAGAIN once the
+ * turn's budget is spent (the record was handled; consumption stops). */
 int pipeline_on_record(void *ctx, void *data, size_t size);
+/* Start a loop turn's budget. */
+void pipeline_new_turn(void);
 /* Re-read the offset between boot time and wall-clock time. */
 void pipeline_sync_clock(void);
 /* Counters for `ward status`. */

@@ -201,8 +201,9 @@ static void run(int epfd, int sfd)
 		}
 		/* The ring is read every turn: bulk wake-ups and the timeout
 		 * both end up here. */
+		pipeline_new_turn();
 		int got = sensors_consume();
-		if (got < 0 && got != -EINTR)
+		if (got < 0 && got != -EINTR && got != -EAGAIN /* budget spent */)
 			log_warnx("ring buffer: %s", strerror(-got));
 		broker_flush();
 		struct timespec now;
