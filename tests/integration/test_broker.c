@@ -408,7 +408,9 @@ static void test_small_ring_wraps(void **state)
 	ward_client_stats(c, &stats);
 	assert_int_equal(got + stats.lost, 3000); /* every event accounted for */
 	assert_true(last_seq <= 3000);            /* seq counts the lost ones too */
-	assert_true(got > 0 && (stats.lost == 0 || stats.gaps > 0));
+	/* a loss shows as a gap in seq, or, at the very end, as a last seq
+	 * short of the total */
+	assert_true(got > 0 && (stats.lost == 0 || stats.gaps > 0 || last_seq < 3000));
 	assert_true(bytes > 2 * 65536);           /* it went round the ring */
 	ward_client_free(c);
 }
