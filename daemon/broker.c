@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,11 +108,49 @@ static void listen_pause(int pause)
 		B.listen_paused = pause;
 }
 
+/* Lines about single clients: at most CLIENT_LOG_PER_S a second, then one
+ * line saying how many were left out — clients that connect, misbehave and
+ * reconnect in a loop must not flood the log. */
+#define CLIENT_LOG_PER_S 50
+static struct {
+	long second;
+	unsigned lines, dropped;
+} CL;
+
+/* Start a new second: say how many lines the last one left out. */
+static void client_log_roll(void)
+{
+	long now = now_s();
+	if (now == CL.second)
+		return;
+	if (CL.dropped)
+		log_warnx("%u lines about clients left out in the last second", CL.dropped);
+	CL.second = now;
+	CL.lines = CL.dropped = 0;
+}
+
+static void client_log(const char *fmt, ...) WARDD_PRINTF(1, 2);
+static void client_log(const char *fmt, ...)
+{
+	client_log_roll();
+	if (++CL.lines > CLIENT_LOG_PER_S) {
+		CL.dropped++;
+		return;
+	}
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	log_info("%s", buf);
+}
+
 /* One line per second at most: a connection storm must not flood the log. */
 static void refuse(int fd, const char *why)
 {
 	B.refused++;
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	long now = now_s();
 	if (now != B.refused_logged) {
 		B.refused_logged = now;
@@ -152,7 +191,7 @@ uint64_t broker_mask(void)
 static void client_free(struct client *c, const char *why)
 {
 	if (why)
-		log_info("client %u (%s, pid %d) disconnected: %s", c->id, c->name, (int)c->pid, why);
+		client_log("client %u (%s, pid %d) disconnected: %s", c->id, c->name, (int)c->pid, why);
 	epoll_ctl(B.epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	if (c->hdr) {
@@ -292,6 +331,7 @@ void broker_tick(void)
 {
 	long now = now_s();
 	listen_pause(0); /* paused on EMFILE: try again (it pauses again if need be) */
+	client_log_roll();
 	for (int i = 0; i < MAX_CLIENTS; i++) {
 		struct client *c = B.clients[i];
 		if (c && !c->welcomed && now > c->hello_deadline)
@@ -404,7 +444,7 @@ static const char *on_hello(struct client *c, const void *body)
 	if (memchr(h->name, '\0', sizeof(h->name)) && h->name[0])
 		sanitize_name(c->name, sizeof(c->name), h->name);
 	if (B.ring_total + size > RING_TOTAL_MAX) {
-		log_warnx("client %u (%s): ring memory for all clients would exceed %llu MiB", c->id,
+		client_log("client %u (%s): ring memory for all clients would exceed %llu MiB", c->id,
 			  c->name, RING_TOTAL_MAX >> 20);
 		return "ring memory limit reached";
 	}
@@ -424,7 +464,7 @@ static const char *on_hello(struct client *c, const void *body)
 	if (err)
 		return "cannot send WELCOME";
 	c->welcomed = 1;
-	log_info("client %u (%s, pid %d, uid %u) connected", c->id, c->name, (int)c->pid, (unsigned)c->uid);
+	client_log("client %u (%s, pid %d, uid %u) connected", c->id, c->name, (int)c->pid, (unsigned)c->uid);
 	return NULL;
 }
 
@@ -529,7 +569,7 @@ static void client_readable(struct client *c, uint32_t events)
 		const char *why = handle_msg(c, buf, n, (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0);
 		if (why) {
 			B.disconnects_bad_msg++;
-			log_warnx("client %u (%s, pid %d): %s", c->id, c->name, (int)c->pid, why);
+			client_log("client %u (%s, pid %d): %s", c->id, c->name, (int)c->pid, why);
 			client_free(c, why);
 			return;
 		}

@@ -415,6 +415,37 @@ static void test_small_ring_wraps(void **state)
 	ward_client_free(c);
 }
 
+static long log_lines_with(const char *needle)
+{
+	FILE *f = fopen(harness_wardd_log(), "r");
+	assert_non_null(f);
+	char line[1024];
+	long n = 0;
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, needle) != NULL;
+	fclose(f);
+	return n;
+}
+
+/* 400 clients that each send garbage: wardd drops every one, keeps serving,
+ * and writes at most its per-second quota of lines about them. */
+static void test_garbage_storm_does_not_flood_the_log(void **state)
+{
+	long before = log_lines_with("client ");
+	for (int i = 0; i < 400; i++) {
+		int s = raw_connect();
+		(void)!send(s, "garbage!garbage!garbage!", 24, MSG_NOSIGNAL);
+		close(s);
+	}
+	assert_wardd_serves();
+	sleep(2); /* let wardd work through the backlog */
+	assert_wardd_serves();
+	long added = log_lines_with("client ") - before;
+	/* unlimited, that would be 800 lines (drop + disconnect per client) */
+	assert_true(added > 0 && added < 400);
+	assert_true(log_lines_with("lines about clients left out") > 0);
+}
+
 static int setup(void **state)
 {
 	start_veteran();
@@ -443,6 +474,7 @@ int main(void)
 		cmocka_unit_test(test_silent_connection_is_dropped),
 		cmocka_unit_test(test_poll_fd_wakes_first_time),
 		cmocka_unit_test(test_small_ring_wraps),
+		cmocka_unit_test(test_garbage_storm_does_not_flood_the_log),
 	};
 	return cmocka_run_group_tests_name("broker", tests, setup, teardown);
 }
