@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -542,6 +543,45 @@ static const char *handle_msg(struct client *c, const uint8_t *buf, ssize_t n, i
 	return "unknown message type";
 }
 
+/*
+ * Closing a descriptor a client slipped in can block wardd (the last
+ * reference to a TCP socket with SO_LINGER and unsent data waits out the
+ * linger time).  Such descriptors go down a pipe to a thread that only
+ * closes them.  If the thread or the pipe cannot be had, or the pipe is
+ * full (a flood), the descriptor is closed here after all.
+ */
+static int closer_pipe[2] = {-1, -1};
+
+static void *closer_main(void *arg)
+{
+	(void)arg;
+	int fd;
+	while (read(closer_pipe[0], &fd, sizeof(fd)) == sizeof(fd))
+		close(fd);
+	return NULL;
+}
+
+static void close_elsewhere(int fd)
+{
+	static int started;
+	if (!started) {
+		started = 1;
+		pthread_t t;
+		if (pipe2(closer_pipe, O_CLOEXEC) == 0) {
+			fcntl(closer_pipe[1], F_SETFL, O_NONBLOCK);
+			if (pthread_create(&t, NULL, closer_main, NULL) == 0) {
+				pthread_detach(t);
+			} else {
+				close(closer_pipe[0]);
+				close(closer_pipe[1]);
+				closer_pipe[0] = closer_pipe[1] = -1;
+			}
+		}
+	}
+	if (closer_pipe[1] < 0 || write(closer_pipe[1], &fd, sizeof(fd)) != sizeof(fd))
+		close(fd);
+}
+
 static void client_readable(struct client *c, uint32_t events)
 {
 	static uint8_t buf[WARD_MSG_MAX];
@@ -561,11 +601,13 @@ static void client_readable(struct client *c, uint32_t events)
 			client_free(c, "closed the connection");
 			return;
 		}
-		/* Descriptors are never expected from a client: close any. */
+		/* Descriptors are never expected from a client (kernels before
+		 * 6.16 cannot refuse them): closing one can block, so another
+		 * thread does it. */
 		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
 			if (cm->cmsg_type == SCM_RIGHTS)
 				for (size_t k = 0; k < (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int); k++)
-					close(((int *)CMSG_DATA(cm))[k]);
+					close_elsewhere(((int *)CMSG_DATA(cm))[k]);
 		const char *why = handle_msg(c, buf, n, (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0);
 		if (why) {
 			B.disconnects_bad_msg++;
