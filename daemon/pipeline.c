@@ -31,6 +31,7 @@ struct kev {
 	const struct wk_hdr *h;
 	const union wk_payload *p;
 	const char *str[WK_NSTR];
+	const char *raw[WK_NSTR]; /* each string's bytes as the sensor wrote them */
 	int resolved[WK_NSTR]; /* from a dentry walk: absolute, or cut ("...") */
 	char unix_name[112];
 	char path[WK_NSTR][WK_PATH_BUF + 8]; /* rev strings, rebuilt */
@@ -93,6 +94,7 @@ static int kev_parse(struct kev *k, const void *data, size_t size)
 		if (off + n > size)
 			return -EPROTO;
 		const char *s = (const char *)data + off;
+		k->raw[i] = s;
 		k->str[i] = NULL;
 		k->resolved[i] = (k->h->str_rev & WK_REV(i)) != 0;
 		if (k->resolved[i]) {
@@ -212,7 +214,7 @@ static void add_addr(struct ward_rec_builder *b, uint16_t id, uint16_t family, c
 static const char *unix_name(struct kev *k, char *out, size_t outlen)
 {
 	size_t n = k->h->str_len[0];
-	const char *raw = (const char *)k->h + WK_FIXED_SIZE;
+	const char *raw = k->raw[0];
 	if (n == 0 || outlen < 2)
 		return NULL;
 	if (raw[0] != '\0')
@@ -365,8 +367,7 @@ static void update_table_before(const struct kev *k, struct proc *p)
 		const char *exe = k->str[0] && strcmp(k->str[0], "/") ? k->str[0] : k->str[1];
 		proc_set_str(&p->exe, exe);
 		/* argv is raw (NUL-separated), not rebuilt: take it from the record */
-		const char *argv = (const char *)k->h + WK_FIXED_SIZE + k->h->str_len[0] + k->h->str_len[1];
-		proc_set_argv(p, argv, k->h->str_len[2]);
+		proc_set_argv(p, k->raw[2], k->h->str_len[2]);
 		/* now known from the kernel: its exact start time too, or the
 		 * next event's exact comparison would call it another process */
 		p->start_time = k->h->start_time;
@@ -380,9 +381,8 @@ static void update_table_before(const struct kev *k, struct proc *p)
 		/* identity of a process that joined the scope (see process.bpf.c) */
 		if (k->str[0])
 			proc_set_str(&p->exe, k->str[0]);
-		const char *argv = (const char *)k->h + WK_FIXED_SIZE + k->h->str_len[0] + k->h->str_len[1];
 		if (k->h->str_len[2])
-			proc_set_argv(p, argv, k->h->str_len[2]);
+			proc_set_argv(p, k->raw[2], k->h->str_len[2]);
 		if (k->str[3])
 			proc_set_str(&p->cwd, k->str[3]);
 		p->start_time = k->h->start_time;
