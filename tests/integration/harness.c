@@ -435,6 +435,22 @@ const char *ev_str(const ward_event *ev, uint32_t f)
 	return s;
 }
 
+void touch(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	close(fd);
+}
+
+void assert_argv(const ward_event *ev, const char *want, size_t size)
+{
+	const char *argv;
+	size_t len;
+	assert_int_equal(ward_event_str(ev, WARD_F_ARGV, &argv, &len), 0);
+	assert_int_equal(len, size);
+	assert_memory_equal(argv, want, size);
+}
+
 int ev_has(const ward_event *ev, uint32_t f)
 {
 	return ward_event_field_at(ev, 0) && (ward_event_u64(ev, f, &(uint64_t){0}) == 0 ||

@@ -73,6 +73,11 @@ int64_t ev_i64(const ward_event *ev, uint32_t f);
 const char *ev_str(const ward_event *ev, uint32_t f);
 int ev_has(const ward_event *ev, uint32_t f);
 
+/* Create (or empty) the file @path; fails the test if it cannot. */
+void touch(const char *path);
+/* The event's argv is exactly @want (@size bytes, NULs included). */
+void assert_argv(const ward_event *ev, const char *want, size_t size);
+
 /* A fresh directory for a test's files (removed at harness_stop). */
 const char *test_dir(void);
 
