@@ -165,12 +165,6 @@ void broker_set_status_fn(broker_status_fn fn)
 	B.status_fn = fn;
 }
 
-int broker_owns(void *tag)
-{
-	int kind = *(int *)tag;
-	return kind == TAG_LISTEN || kind == TAG_CLIENT;
-}
-
 static void recompute_mask(void)
 {
 	uint64_t m = 0;

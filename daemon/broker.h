@@ -23,8 +23,6 @@ typedef void (*broker_mask_fn)(uint64_t mask);
 int broker_init(int epfd, const char *runtime_dir, uint64_t ring_bytes, broker_mask_fn on_mask);
 /* Handle an epoll event whose data.ptr broker registered. */
 void broker_on_event(void *tag, uint32_t events);
-/* Whether @tag (an epoll data.ptr) belongs to the broker. */
-int broker_owns(void *tag);
 /* Once a second: drop connections that never said HELLO. */
 void broker_tick(void);
 /* Deliver a finished record (seq is stamped per client). */

@@ -50,11 +50,6 @@ void pipeline_init(void)
 	pipeline_sync_clock();
 }
 
-uint64_t pipeline_global_seq(void)
-{
-	return global_seq;
-}
-
 size_t pipeline_unreverse(const char *src, size_t len, char *out, size_t outlen)
 {
 	/* src: "leaf\0parent\0...\0top\0"; out: "/top/.../parent/leaf" */

@@ -24,7 +24,6 @@ void pipeline_new_turn(void);
 void pipeline_sync_clock(void);
 /* Counters for `ward status`. */
 void pipeline_status(struct json_object *obj);
-uint64_t pipeline_global_seq(void);
 
 /* Exposed for unit tests: rebuild a path the sensors wrote leaf first. */
 size_t pipeline_unreverse(const char *src, size_t len, char *out, size_t outlen);
