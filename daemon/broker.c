@@ -27,6 +27,7 @@
 #include <json-c/json.h>
 
 #include <ward/ward.h>
+#include "auth.h"
 #include "broker.h"
 #include "log.h"
 #include "wire.h"
@@ -39,6 +40,8 @@
 #define RING_TOTAL_MAX (1ull << 30) /* shared memory for all clients' rings */
 #define STATUS_CLIENTS_MAX 64    /* clients listed in full in a status reply */
 #define FLUSH_EVERY 256 /* publish head at least this often within a batch */
+#define AUTH_TYPES ((1ull << WARD_EV_AUTH_EXEC) | (1ull << WARD_EV_AUTH_OPEN))
+#define STRIKE_WINDOW_S 60       /* missed deadlines count within this window */
 
 #ifndef SO_PASSRIGHTS
 #define SO_PASSRIGHTS 83 /* Linux 6.16: refuse SCM_RIGHTS on this socket */
@@ -69,6 +72,14 @@ struct client {
 	uint64_t seq;       /* last seq stamped */
 	uint64_t delivered, lost;
 	unsigned unflushed;
+	/* authorization */
+	uint64_t auth_mask;      /* AUTH types this client answers */
+	uint64_t auth_deny_mask; /* of those, fail-closed */
+	uint64_t deadline_ns;    /* its time per request */
+	long strike_window;      /* monotonic s the current window began */
+	unsigned strikes;        /* missed deadlines in that window */
+	uint64_t missed;         /* missed deadlines, ever */
+	uint64_t answered;       /* verdicts received */
 };
 
 enum { TAG_LISTEN = 1, TAG_CLIENT = 2 };
@@ -84,6 +95,9 @@ static struct {
 	uint32_t next_id;
 	struct client *clients[MAX_CLIENTS];
 	uint64_t mask;
+	uint64_t auth_mask;    /* union of the clients' AUTH subscriptions */
+	struct broker_auth_cfg auth;
+	long cache_cleared;    /* monotonic s of the last client-requested clear */
 	uint64_t disconnects_bad_msg;
 	uint64_t ring_total;   /* bytes of all clients' rings */
 	uint64_t refused;      /* connections refused (slots, per-uid cap, fds) */
@@ -167,14 +181,20 @@ void broker_set_status_fn(broker_status_fn fn)
 
 static void recompute_mask(void)
 {
-	uint64_t m = 0;
+	uint64_t m = 0, a = 0;
 	for (int i = 0; i < MAX_CLIENTS; i++)
-		if (B.clients[i])
+		if (B.clients[i]) {
 			m |= B.clients[i]->mask;
+			a |= B.clients[i]->auth_mask;
+		}
 	if (m != B.mask) {
 		B.mask = m;
 		if (B.on_mask)
 			B.on_mask(m);
+	}
+	if (a != B.auth_mask) {
+		B.auth_mask = a;
+		auth_set_mask(a);
 	}
 }
 
@@ -187,6 +207,9 @@ static void client_free(struct client *c, const char *why)
 {
 	if (why)
 		client_log("client %u (%s, pid %d) disconnected: %s", c->id, c->name, (int)c->pid, why);
+	/* its pending requests take its defaults now, not at their deadline */
+	if (c->auth_mask)
+		auth_client_gone(c->id, c->auth_mask);
 	epoll_ctl(B.epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	if (c->hdr) {
@@ -216,10 +239,12 @@ static void client_free(struct client *c, const char *why)
 	recompute_mask();
 }
 
-int broker_init(int epfd, const char *runtime_dir, uint64_t ring_bytes, broker_mask_fn on_mask)
+int broker_init(int epfd, const char *runtime_dir, uint64_t ring_bytes, broker_mask_fn on_mask,
+		const struct broker_auth_cfg *auth)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	B.epfd = epfd;
+	B.auth = *auth;
 	B.ring_bytes = ring_bytes;
 	B.on_mask = on_mask;
 	if (mkdir(runtime_dir, 0755) && errno != EEXIST) {
@@ -469,7 +494,8 @@ static const char *on_subscribe(struct client *c, const void *body)
 	uint64_t valid = ((1ull << WARD_EV_MAX_) - 1) & ~1ull;
 	if (!c->welcomed)
 		return "SUBSCRIBE before HELLO";
-	if ((s->notify_mask & ~valid) || s->reserved) {
+	if ((s->notify_mask & ~valid) || (s->auth_mask & ~AUTH_TYPES) ||
+	    (s->auth_deny_mask & ~s->auth_mask) || s->reserved) {
 		/* a well-formed request for something that does not exist: say so */
 		return reply(c, -EINVAL) ? "cannot send REPLY" : NULL;
 	}
@@ -480,9 +506,55 @@ static const char *on_subscribe(struct client *c, const void *body)
 	}
 	if (++c->sub_count > SUBSCRIBE_PER_S)
 		return reply(c, -EAGAIN) ? "cannot send REPLY" : NULL;
+	if (s->auth_mask && !auth_available())
+		return reply(c, -EOPNOTSUPP) ? "cannot send REPLY" : NULL;
+	uint32_t ms = s->deadline_ms ? s->deadline_ms : B.auth.deadline_ms;
+	if (ms > B.auth.deadline_max_ms)
+		ms = B.auth.deadline_max_ms;
+	uint64_t dropped = c->auth_mask & ~s->auth_mask;
+	uint64_t added = s->auth_mask & ~c->auth_mask;
+	/* types it no longer answers: its pending requests take its defaults */
+	if (dropped)
+		auth_client_gone(c->id, dropped);
 	c->mask = s->notify_mask;
+	c->auth_mask = s->auth_mask;
+	c->auth_deny_mask = s->auth_deny_mask;
+	c->deadline_ns = (uint64_t)ms * 1000000ull;
+	/* Cached verdicts were given without this client: it must be asked. */
+	if (added)
+		auth_clear_cache();
 	recompute_mask();
 	return reply(c, 0) ? "cannot send REPLY" : NULL;
+}
+
+static const char *on_verdict(struct client *c, const void *body)
+{
+	const struct ward_msg_verdict *v = body;
+	if (!c->welcomed)
+		return "VERDICT before HELLO";
+	if (v->verdict > WARD_VERDICT_DENY || (v->flags & ~WARD_RESPOND_CACHE))
+		return "malformed VERDICT";
+	c->answered++;
+	auth_vote(c->id, v->auth_id, v->verdict, v->flags);
+	return NULL;
+}
+
+/* Clearing the cache costs every client a round of requests: at most once
+ * a second, whoever asks. */
+static const char *on_clear_cache(struct client *c, const void *body)
+{
+	if (!c->welcomed)
+		return "CLEAR_CACHE before HELLO";
+	long now = now_s();
+	int err = 0;
+	if (B.cache_cleared && now - B.cache_cleared < 1) {
+		err = -EAGAIN;
+	} else {
+		B.cache_cleared = now;
+		auth_clear_cache();
+		client_log("client %u (%s) cleared the verdict cache", c->id, c->name);
+	}
+	return reply(c, err) ? "cannot send REPLY" : NULL;
 }
 
 static const char *on_status(struct client *c, const void *body)
@@ -513,6 +585,8 @@ static const struct {
 	{WARD_MSG_HELLO, sizeof(struct ward_msg_hello), on_hello},
 	{WARD_MSG_SUBSCRIBE, sizeof(struct ward_msg_subscribe), on_subscribe},
 	{WARD_MSG_STATUS, 0, on_status},
+	{WARD_MSG_VERDICT, sizeof(struct ward_msg_verdict), on_verdict},
+	{WARD_MSG_CLEAR_CACHE, 0, on_clear_cache},
 };
 
 /* Check and run one datagram; returns why the client must go, or NULL. */
@@ -699,6 +773,81 @@ void broker_flush(void)
 	}
 }
 
+/* ---- authorization ---- */
+
+static struct client *client_by_id(uint32_t id)
+{
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		if (B.clients[i] && B.clients[i]->id == id)
+			return B.clients[i];
+	return NULL;
+}
+
+int broker_auth_voters(uint32_t type, struct auth_voter *v, int max)
+{
+	int n = 0;
+	for (int i = 0; i < MAX_CLIENTS && n < max; i++) {
+		struct client *c = B.clients[i];
+		if (!c || !c->hdr || !((c->auth_mask >> type) & 1))
+			continue;
+		v[n].client_id = c->id;
+		v[n].pid = (uint32_t)c->pid;
+		v[n].deadline_ns = c->deadline_ns;
+		v[n].default_verdict = (c->auth_deny_mask >> type) & 1 ? WARD_VERDICT_DENY : WARD_VERDICT_ALLOW;
+		n++;
+	}
+	return n;
+}
+
+int broker_send_to(uint32_t client_id, void *rec, size_t size)
+{
+	struct client *c = client_by_id(client_id);
+	if (!c || !c->hdr)
+		return -ENOENT;
+	struct ward_rec *r = rec;
+	r->seq = ++c->seq;
+	int err = ring_put(c, rec, (uint32_t)size);
+	if (err == -EPROTO) {
+		client_free(c, "corrupt ring tail");
+		return -ENOENT;
+	}
+	if (err) {
+		c->lost++;
+		atomic_store_explicit((_Atomic uint64_t *)&c->hdr->lost, c->lost, memory_order_relaxed);
+		return err;
+	}
+	c->delivered++;
+	publish(c); /* a request waits on it: no batching */
+	return 0;
+}
+
+const char *broker_client_name(uint32_t client_id)
+{
+	struct client *c = client_by_id(client_id);
+	return c ? c->name : "(gone)";
+}
+
+int broker_strike(uint32_t client_id)
+{
+	struct client *c = client_by_id(client_id);
+	if (!c)
+		return 0;
+	long now = now_s();
+	if (now - c->strike_window >= STRIKE_WINDOW_S) {
+		c->strike_window = now;
+		c->strikes = 0;
+	}
+	c->missed++;
+	return ++c->strikes >= B.auth.strikes;
+}
+
+void broker_disconnect(uint32_t client_id, const char *why)
+{
+	struct client *c = client_by_id(client_id);
+	if (c)
+		client_free(c, why);
+}
+
 void broker_status(struct json_object *obj)
 {
 	struct json_object *arr = json_object_new_array();
@@ -720,6 +869,16 @@ void broker_status(struct json_object *obj)
 			if ((c->mask >> t) & 1)
 				json_object_array_add(subs, json_object_new_string(ward_event_type_name(t)));
 		json_object_object_add(o, "subscribed", subs);
+		if (c->auth_mask) {
+			struct json_object *auth = json_object_new_array();
+			for (uint32_t t = 1; t < WARD_EV_MAX_; t++)
+				if ((c->auth_mask >> t) & 1)
+					json_object_array_add(auth, json_object_new_string(ward_event_type_name(t)));
+			json_object_object_add(o, "auth", auth);
+			json_object_object_add(o, "deadline_ms", json_object_new_uint64(c->deadline_ns / 1000000));
+			json_object_object_add(o, "verdicts", json_object_new_uint64(c->answered));
+			json_object_object_add(o, "deadlines_missed", json_object_new_uint64(c->missed));
+		}
 		json_object_object_add(o, "delivered", json_object_new_uint64(c->delivered));
 		json_object_object_add(o, "lost", json_object_new_uint64(c->lost));
 		json_object_object_add(o, "ring_bytes", json_object_new_uint64(c->size));

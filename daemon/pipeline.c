@@ -146,6 +146,40 @@ static void add_process(struct ward_rec_builder *b, const struct kev *k, struct 
 	add_str(b, WARD_F_CONTAINER_ID, proc_container_id(p, h->cgroup_id));
 }
 
+void pipeline_add_process_of(struct ward_rec_builder *b, uint32_t pid, uint32_t tid)
+{
+	struct proc_status st = {0};
+	int live = proc_read_status(pid, &st) == 0;
+	struct proc *p = proc_get(pid);
+	ward_rb_u64(b, WARD_F_PID, pid);
+	ward_rb_u64(b, WARD_F_TID, tid);
+	if (live) {
+		ward_rb_u64(b, WARD_F_PPID, st.ppid);
+		ward_rb_u64(b, WARD_F_UID, st.uid);
+		ward_rb_u64(b, WARD_F_GID, st.gid);
+		ward_rb_u64(b, WARD_F_EUID, st.euid);
+		ward_rb_u64(b, WARD_F_EGID, st.egid);
+		add_str(b, WARD_F_COMM, st.comm);
+	}
+	add_str(b, WARD_F_EXE, p->exe);
+	if (p->argv)
+		ward_rb_strv(b, WARD_F_ARGV, p->argv, p->argv_len);
+	add_str(b, WARD_F_CWD, p->cwd);
+	if (p->start_time)
+		ward_rb_u64(b, WARD_F_START_TIME, p->start_time);
+	if (p->cgroup_id) {
+		ward_rb_u64(b, WARD_F_CGROUP_ID, p->cgroup_id);
+		add_str(b, WARD_F_CONTAINER_ID, proc_container_id(p, p->cgroup_id));
+	}
+}
+
+void pipeline_stamp(void *rec, uint64_t realtime_ns)
+{
+	struct ward_rec *r = rec;
+	r->global_seq = ++global_seq;
+	r->time_ns = realtime_ns;
+}
+
 /* An absolute form of a path the caller passed: joined with the directory
  * the sensor resolved (@dir) or the process's cwd.  An empty path names that
  * directory itself (AT_EMPTY_PATH).  Paths from a dentry walk (@resolved)

@@ -22,6 +22,12 @@ int pipeline_on_record(void *ctx, void *data, size_t size);
 void pipeline_new_turn(void);
 /* Re-read the offset between boot time and wall-clock time. */
 void pipeline_sync_clock(void);
+struct ward_rec_builder;
+/* The acting-process fields of an event wardd did not get from a sensor
+ * (fanotify's requests name only a pid): /proc and the process table. */
+void pipeline_add_process_of(struct ward_rec_builder *b, uint32_t pid, uint32_t tid);
+/* Give a finished record the next global_seq and its time. */
+void pipeline_stamp(void *rec, uint64_t realtime_ns);
 /* Counters for `ward status`. */
 void pipeline_status(struct json_object *obj);
 

@@ -237,6 +237,41 @@ static void fill_from_proc(struct proc *p)
 	p->from_proc = 1;
 }
 
+int proc_read_status(uint32_t pid, struct proc_status *st)
+{
+	char path[64], buf[2048];
+	snprintf(path, sizeof(path), "/proc/%u/status", pid);
+	ssize_t n = read_small(path, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return -ESRCH;
+	buf[n] = '\0';
+	int got = 0;
+	for (char *line = buf; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+		unsigned a, b;
+		if (strncmp(line, "Name:\t", 6) == 0) {
+			size_t len = strcspn(line + 6, "\n");
+			if (len >= sizeof(st->comm))
+				len = sizeof(st->comm) - 1;
+			memcpy(st->comm, line + 6, len);
+			st->comm[len] = '\0';
+			got |= 1;
+		} else if (sscanf(line, "PPid:\t%u", &a) == 1) {
+			st->ppid = a;
+			got |= 2;
+		} else if (sscanf(line, "Uid:\t%u\t%u", &a, &b) == 2) {
+			st->uid = a;
+			st->euid = b;
+			got |= 4;
+		} else if (sscanf(line, "Gid:\t%u\t%u", &a, &b) == 2) {
+			st->gid = a;
+			st->egid = b;
+			got |= 8;
+			break; /* the last line wanted */
+		}
+	}
+	return got == 15 ? 0 : -EPROTO;
+}
+
 struct proc *proc_get(uint32_t pid)
 {
 	struct proc *p = proc_find(pid);

@@ -36,6 +36,13 @@ int proctable_seed(void);
 struct proc *proc_find(uint32_t pid);
 /* Entry for @pid, created from /proc (if the process lives) or empty. */
 struct proc *proc_get(uint32_t pid);
+/* What /proc/<pid>/status says of a process's identity now. */
+struct proc_status {
+	uint32_t ppid, uid, euid, gid, egid;
+	char comm[16];
+};
+/* Read it: 0, -ESRCH when the process is gone, -EPROTO if unreadable. */
+int proc_read_status(uint32_t pid, struct proc_status *st);
 /* Entry for a new child: a copy of @parent (may be NULL) under @pid. */
 struct proc *proc_fork(uint32_t pid, const struct proc *parent, uint64_t start_time);
 void proc_remove(uint32_t pid);

@@ -26,6 +26,7 @@
 #include <json-c/json.h>
 
 #include <ward/ward.h>
+#include "auth.h"
 #include "broker.h"
 #include "log.h"
 #include "pipeline.h"
@@ -46,6 +47,8 @@ static struct {
 	int n_mute_cgroups;
 	uint32_t mute_pids[64];
 	int n_mute_pids;
+	struct auth_config auth;
+	struct broker_auth_cfg bauth;
 	struct json_object *kernel; /* probed once at start */
 } opt;
 
@@ -61,6 +64,15 @@ static void usage(FILE *f)
 		"                          watched syscall) or raw (one dispatcher, no tracefs)\n"
 		"  -m, --mute-cgroup DIR   never report tasks in this cgroup v2 directory (repeatable)\n"
 		"  -p, --mute-pid PID      never report this process (repeatable)\n"
+		"AUTH (fanotify permission events; default: the root filesystem):\n"
+		"      --auth-fs PATH      ask about files on the filesystem holding PATH (repeatable)\n"
+		"      --auth-mount PATH   ask about files under the mount at PATH (repeatable)\n"
+		"      --auth-dir DIR      ask about the files directly in DIR (repeatable)\n"
+		"      --auth-deadline-ms N      a client's time per request when it names none (1000)\n"
+		"      --auth-deadline-max-ms N  the most a client may ask for (10000, at most 10000)\n"
+		"      --auth-strikes N    missed deadlines in a minute that disconnect a client (5)\n"
+		"      --auth-max-pending N  requests in flight; beyond, --auth-overflow decides (4096)\n"
+		"      --auth-overflow V   allow (default) or deny\n"
 		"  -v, --verbose           debug logging\n"
 		"  -h, --help\n"
 		"wardd runs in the foreground; as a service, systemd's Type=notify is supported.\n",
@@ -72,6 +84,16 @@ static int is_pow2(uint64_t x)
 	return x && !(x & (x - 1));
 }
 
+static uint32_t number(const char *s, unsigned long lo, unsigned long hi, const char *what)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		fatalx("%s needs a number from %lu to %lu", what, lo, hi);
+	return (uint32_t)v;
+}
+
 static void parse_args(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -79,11 +101,18 @@ static void parse_args(int argc, char **argv)
 		{"ring-mb", required_argument, NULL, 'R'},     {"client-ring-kb", required_argument, NULL, 'C'},
 		{"backend", required_argument, NULL, 'b'},     {"mute-cgroup", required_argument, NULL, 'm'}, {"mute-pid", required_argument, NULL, 'p'},
 		{"verbose", no_argument, NULL, 'v'},           {"help", no_argument, NULL, 'h'},
+		{"auth-fs", required_argument, NULL, 1},       {"auth-mount", required_argument, NULL, 2},
+		{"auth-dir", required_argument, NULL, 3},      {"auth-deadline-ms", required_argument, NULL, 4},
+		{"auth-deadline-max-ms", required_argument, NULL, 5}, {"auth-strikes", required_argument, NULL, 6},
+		{"auth-max-pending", required_argument, NULL, 7}, {"auth-overflow", required_argument, NULL, 8},
 		{NULL, 0, NULL, 0}};
 	const char *env = getenv("WARD_RUNTIME_DIR");
 	opt.runtime_dir = env && *env ? env : WARD_DEFAULT_RUNTIME_DIR;
 	opt.ring_mb = 16;
 	opt.client_ring_kb = 8192;
+	opt.bauth = (struct broker_auth_cfg){.deadline_ms = 1000, .deadline_max_ms = 10000, .strikes = 5};
+	opt.auth = (struct auth_config){.max_pending = 4096, .overflow_verdict = WARD_VERDICT_ALLOW,
+					.deny_cache_ms = 2000, .kernel_cache_max = 16384};
 	int c;
 	while ((c = getopt_long(argc, argv, "r:c:R:C:b:m:p:vh", lo, NULL)) != -1) {
 		switch (c) {
@@ -105,6 +134,23 @@ static void parse_args(int argc, char **argv)
 			opt.mute_pids[opt.n_mute_pids++] = (uint32_t)pid;
 			break;
 		}
+		case 1: case 2: case 3: {
+			const char **list = c == 1 ? opt.auth.fs : c == 2 ? opt.auth.mounts : opt.auth.dirs;
+			int *n = c == 1 ? &opt.auth.n_fs : c == 2 ? &opt.auth.n_mounts : &opt.auth.n_dirs;
+			if (*n == AUTH_MAX_MARKS)
+				fatalx("at most %d of each --auth-fs, --auth-mount, --auth-dir", AUTH_MAX_MARKS);
+			list[(*n)++] = optarg;
+			break;
+		}
+		case 4: opt.bauth.deadline_ms = number(optarg, 1, 10000, "--auth-deadline-ms"); break;
+		case 5: opt.bauth.deadline_max_ms = number(optarg, 1, 10000, "--auth-deadline-max-ms"); break;
+		case 6: opt.bauth.strikes = number(optarg, 1, 1000000, "--auth-strikes"); break;
+		case 7: opt.auth.max_pending = number(optarg, 16, 65536, "--auth-max-pending"); break;
+		case 8:
+			if (strcmp(optarg, "allow") && strcmp(optarg, "deny"))
+				fatalx("--auth-overflow is allow or deny");
+			opt.auth.overflow_verdict = strcmp(optarg, "deny") == 0;
+			break;
 		case 'v': log_verbose = 1; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); exit(2);
@@ -114,6 +160,8 @@ static void parse_args(int argc, char **argv)
 		usage(stderr);
 		exit(2);
 	}
+	if (opt.bauth.deadline_ms > opt.bauth.deadline_max_ms)
+		opt.bauth.deadline_ms = opt.bauth.deadline_max_ms;
 	if (!is_pow2(opt.ring_mb) || opt.ring_mb > 1024)
 		fatalx("--ring-mb must be a power of two up to 1024");
 	if (!is_pow2(opt.client_ring_kb) || opt.client_ring_kb < 64 || opt.client_ring_kb > 262144)
@@ -156,6 +204,7 @@ static struct json_object *status_json(void)
 	sensors_status(sensors);
 	json_object_object_add(o, "sensors", sensors);
 	broker_status(o);
+	auth_status(o);
 	pipeline_status(o);
 	return o;
 }
@@ -175,7 +224,7 @@ static int add_fd(int epfd, int fd, void *tag)
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
-static int tag_ring, tag_signal;
+static int tag_ring, tag_signal, tag_fanotify;
 
 static void run(int epfd, int sfd)
 {
@@ -195,6 +244,8 @@ static void run(int epfd, int sfd)
 					log_info("signal %u from pid %u: stopping", si.ssi_signo, si.ssi_pid);
 					return;
 				}
+			} else if (tag == &tag_fanotify) {
+				auth_on_event();
 			} else if (tag != &tag_ring) {
 				broker_on_event(tag, evs[i].events);
 			}
@@ -206,6 +257,7 @@ static void run(int epfd, int sfd)
 		if (got < 0 && got != -EINTR && got != -EAGAIN /* budget spent */)
 			log_warnx("ring buffer: %s", strerror(-got));
 		broker_flush();
+		auth_tick();
 		struct timespec now;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec - last_sync.tv_sec >= 1) {
@@ -269,8 +321,10 @@ int main(int argc, char **argv)
 	opt.kernel = json_object_new_object();
 	sensors_probe_kernel(opt.kernel);
 
+	if ((err = auth_init(epfd, &tag_fanotify, &opt.auth)))
+		log_warnx("no AUTH events: fanotify: %s", strerror(-err));
 	broker_set_status_fn(status_json);
-	err = broker_init(epfd, opt.runtime_dir, (uint64_t)opt.client_ring_kb << 10, on_mask);
+	err = broker_init(epfd, opt.runtime_dir, (uint64_t)opt.client_ring_kb << 10, on_mask, &opt.bauth);
 	if (err) {
 		sensors_stop();
 		fatalx("cannot open the control socket in %s: %s", opt.runtime_dir, strerror(-err));
@@ -286,6 +340,7 @@ int main(int argc, char **argv)
 	run(epfd, sfd);
 
 	broker_shutdown();
+	auth_stop();
 	sensors_stop();
 	json_object_put(opt.kernel);
 	proctable_free();

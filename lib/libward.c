@@ -56,6 +56,8 @@ struct ward_client {
 	uint64_t received;
 	uint64_t gaps;
 	uint32_t client_id;
+	/* the whole subscription, re-sent on every change of either part */
+	struct ward_msg_subscribe sub;
 };
 
 /* ---- control socket ---- */
@@ -396,17 +398,10 @@ ward_client *ward_client_free(ward_client *c)
 
 /* ---- requests ---- */
 
-int ward_client_subscribe(ward_client *c, const uint32_t *types, size_t n)
+/* Send a request answered by REPLY; returns wardd's error (0 or -errno). */
+static int request(ward_client *c, uint16_t type, const void *body, size_t len)
 {
-	if (!c || (n && !types))
-		return -EINVAL;
-	struct ward_msg_subscribe sub = { 0 };
-	for (size_t i = 0; i < n; i++) {
-		if (types[i] == WARD_EV_INVALID || types[i] >= WARD_EV_MAX_)
-			return -EINVAL;
-		sub.notify_mask |= 1ull << types[i];
-	}
-	int r = msg_send(c->sock, WARD_MSG_SUBSCRIBE, &sub, sizeof(sub));
+	int r = msg_send(c->sock, type, body, len);
 	if (r < 0)
 		return request_failed(c, r);
 	struct ward_msg_reply rep;
@@ -414,6 +409,76 @@ int ward_client_subscribe(ward_client *c, const uint32_t *types, size_t n)
 	if (r < 0)
 		return request_failed(c, r);
 	return rep.error <= 0 ? rep.error : -EPROTO;
+}
+
+/* Send the subscription @sub; kept on success. */
+static int send_subscription(ward_client *c, const struct ward_msg_subscribe *sub)
+{
+	int r = request(c, WARD_MSG_SUBSCRIBE, sub, sizeof(*sub));
+	if (r == 0)
+		c->sub = *sub;
+	return r;
+}
+
+int ward_client_subscribe(ward_client *c, const uint32_t *types, size_t n)
+{
+	if (!c || (n && !types))
+		return -EINVAL;
+	struct ward_msg_subscribe sub = c->sub;
+	sub.notify_mask = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (types[i] == WARD_EV_INVALID || types[i] >= WARD_EV_MAX_)
+			return -EINVAL;
+		sub.notify_mask |= 1ull << types[i];
+	}
+	return send_subscription(c, &sub);
+}
+
+int ward_client_subscribe_auth(ward_client *c, const struct ward_auth_sub *subs, size_t n,
+			       uint32_t deadline_ms)
+{
+	if (!c || (n && !subs))
+		return -EINVAL;
+	struct ward_msg_subscribe sub = c->sub;
+	sub.auth_mask = sub.auth_deny_mask = 0;
+	sub.deadline_ms = deadline_ms;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t t = subs[i].type;
+		if ((t != WARD_EV_AUTH_EXEC && t != WARD_EV_AUTH_OPEN) ||
+		    subs[i].default_verdict > WARD_VERDICT_DENY)
+			return -EINVAL;
+		sub.auth_mask |= 1ull << t;
+		if (subs[i].default_verdict == WARD_VERDICT_DENY)
+			sub.auth_deny_mask |= 1ull << t;
+	}
+	return send_subscription(c, &sub);
+}
+
+int ward_client_respond(ward_client *c, uint64_t auth_id, uint32_t verdict, uint32_t flags)
+{
+	if (!c || verdict > WARD_VERDICT_DENY || (flags & ~WARD_RESPOND_CACHE))
+		return -EINVAL;
+	struct ward_msg_verdict v = { .auth_id = auth_id, .verdict = verdict, .flags = flags };
+	struct ward_msg m = { .magic = WARD_MSG_MAGIC, .type = WARD_MSG_VERDICT,
+			      .len = (uint32_t)(sizeof(m) + sizeof(v)) };
+	struct iovec iov[2] = { { &m, sizeof(m) }, { &v, sizeof(v) } };
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+	ssize_t n;
+	/* Never blocks: a wardd that does not read is a wardd whose deadline
+	 * decides anyway, and a decision thread must not hang on it. */
+	do
+		n = sendmsg(c->sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EAGAIN ? -EAGAIN : io_error(errno);
+	return (size_t)n == sizeof(m) + sizeof(v) ? 0 : -EPROTO;
+}
+
+int ward_client_clear_cache(ward_client *c)
+{
+	if (!c)
+		return -EINVAL;
+	return request(c, WARD_MSG_CLEAR_CACHE, NULL, 0);
 }
 
 int ward_client_status_json(ward_client *c, char **ret)
@@ -720,6 +785,12 @@ int ward_event_u64(const ward_event *ev, uint32_t f, uint64_t *out)
 	if (r == 0)
 		*out = v;
 	return r;
+}
+
+int ward_event_is_auth(const ward_event *ev)
+{
+	/* only requests carry an id to answer (and a deadline) */
+	return ward_rec_find(rec_of(ev), WARD_F_AUTH_ID) != NULL;
 }
 
 int ward_event_i64(const ward_event *ev, uint32_t f, int64_t *out)

@@ -35,6 +35,10 @@ static const char *const type_names[WARD_EV_MAX_] = {
 	[WARD_EV_MOUNT] = "mount",
 	[WARD_EV_UMOUNT] = "umount",
 	[WARD_EV_MEMFD_CREATE] = "memfd_create",
+	[WARD_EV_AUTH_EXEC] = "auth_exec",
+	[WARD_EV_AUTH_OPEN] = "auth_open",
+	[WARD_EV_AUTH_CONNECT] = "auth_connect",
+	[WARD_EV_AUTH_BIND] = "auth_bind",
 };
 
 struct field_info {
@@ -110,6 +114,17 @@ static const struct field_info fields[WARD_F_MAX_] = {
 	[WARD_F_OLD_SUID] = {"old_suid", WARD_KIND_U64},
 	[WARD_F_NEW_SUID] = {"new_suid", WARD_KIND_U64},
 	[WARD_F_ARGV_TRUNCATED] = {"argv_truncated", WARD_KIND_U64},
+	[WARD_F_AUTH_ID] = {"auth_id", WARD_KIND_U64},
+	[WARD_F_DEADLINE] = {"deadline", WARD_KIND_U64},
+	[WARD_F_VERDICT] = {"verdict", WARD_KIND_U64},
+	[WARD_F_DECIDED_BY] = {"decided_by", WARD_KIND_STR},
+	[WARD_F_REASON] = {"reason", WARD_KIND_STR},
+	[WARD_F_LATENCY_NS] = {"latency_ns", WARD_KIND_U64},
+	[WARD_F_SHA256] = {"sha256", WARD_KIND_STR},
+	[WARD_F_RULE_ID] = {"rule_id", WARD_KIND_U64},
+	[WARD_F_RULE_CLIENT] = {"rule_client", WARD_KIND_STR},
+	[WARD_F_DEV] = {"dev", WARD_KIND_U64},
+	[WARD_F_INO] = {"ino", WARD_KIND_U64},
 };
 
 const char *ward_event_type_name(uint32_t type)

@@ -19,6 +19,14 @@ void ward_rb_init(struct ward_rec_builder *b, void *buf, size_t cap, uint16_t ty
 	}
 }
 
+void ward_rb_resume(struct ward_rec_builder *b, void *buf, size_t cap, size_t len)
+{
+	b->buf = buf;
+	b->cap = cap;
+	b->len = len;
+	b->overflow = len < sizeof(struct ward_rec) || len > cap || (len & 7);
+}
+
 static void *rb_field(struct ward_rec_builder *b, uint16_t id, uint16_t kind, size_t len)
 {
 	if (b->overflow)

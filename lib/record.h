@@ -28,6 +28,9 @@ void ward_rb_i64(struct ward_rec_builder *b, uint16_t id, int64_t v);
 void ward_rb_str(struct ward_rec_builder *b, uint16_t id, const char *s, size_t n);
 /* @s holds NUL-separated strings, @n bytes; a final NUL is added if missing. */
 void ward_rb_strv(struct ward_rec_builder *b, uint16_t id, const char *s, size_t n);
+/* Continue a record built earlier: @buf (@cap bytes) already holds @len
+ * bytes of a record (as ward_rb_finish() returned them). */
+void ward_rb_resume(struct ward_rec_builder *b, void *buf, size_t cap, size_t len);
 /* Finish: returns the record size (multiple of 8), or 0 if it overflowed.
  * seq, global_seq and time_ns are left for the caller to fill. */
 size_t ward_rb_finish(struct ward_rec_builder *b);

@@ -17,8 +17,13 @@
  *      wardd  -> client  REPLY      struct ward_msg_reply
  *      client -> wardd   STATUS     (empty body)
  *      wardd  -> client  STATUS_REPLY  JSON text (no NUL), up to WARD_MSG_MAX
+ *      client -> wardd   VERDICT    struct ward_msg_verdict (never answered)
+ *      client -> wardd   CLEAR_CACHE  (empty body)
+ *      wardd  -> client  REPLY      struct ward_msg_reply
  *
  *    Requests are answered in order; the client waits for each answer.
+ *    VERDICT is the exception: it gets no answer, so a client can send it
+ *    from any thread at any time (a datagram is sent whole or not at all).
  *
  * 2. Event ring: a memfd of WARD_RING_HDR_SIZE + size bytes, size a power of
  *    two.  wardd maps it read-write and seals it (F_SEAL_FUTURE_WRITE etc.);
@@ -67,6 +72,8 @@ enum ward_msg_type {
 	WARD_MSG_REPLY = 4,
 	WARD_MSG_STATUS = 5,
 	WARD_MSG_STATUS_REPLY = 6,
+	WARD_MSG_VERDICT = 7,
+	WARD_MSG_CLEAR_CACHE = 8,
 };
 
 struct ward_msg {
@@ -90,8 +97,17 @@ struct ward_msg_welcome {
 };
 
 struct ward_msg_subscribe {
-	uint64_t notify_mask; /* bit t = enum ward_event_type t */
-	uint64_t reserved;    /* 0 */
+	uint64_t notify_mask;    /* bit t = enum ward_event_type t */
+	uint64_t auth_mask;      /* AUTH types whose requests the client answers */
+	uint64_t auth_deny_mask; /* of those, the ones whose default is DENY */
+	uint32_t deadline_ms;    /* per request; 0 = wardd's default */
+	uint32_t reserved;       /* 0 */
+};
+
+struct ward_msg_verdict {
+	uint64_t auth_id;
+	uint32_t verdict; /* enum ward_verdict */
+	uint32_t flags;   /* WARD_RESPOND_* */
 };
 
 struct ward_msg_reply {

@@ -43,6 +43,11 @@ enum ward_event_type {
 	WARD_EV_MOUNT = 23,
 	WARD_EV_UMOUNT = 24,
 	WARD_EV_MEMFD_CREATE = 25,
+	/* authorization (see docs/auth.md) */
+	WARD_EV_AUTH_EXEC = 26,    /* an exec waiting for a verdict (fanotify) */
+	WARD_EV_AUTH_OPEN = 27,    /* an open waiting for a verdict (fanotify) */
+	WARD_EV_AUTH_CONNECT = 28, /* a connect a client's rule denied in the kernel */
+	WARD_EV_AUTH_BIND = 29,    /* a bind a client's rule denied in the kernel */
 	/* append new types here */
 	WARD_EV_MAX_ /* one past the highest type; not a type */
 };

@@ -118,6 +118,18 @@ enum ward_field {
 	WARD_F_OLD_SUID = 82,     /* u64 */
 	WARD_F_NEW_SUID = 83,     /* u64 */
 	WARD_F_ARGV_TRUNCATED = 84, /* u64: 1 when exec's argv was cut at 4095 bytes */
+	/* authorization (docs/auth.md) */
+	WARD_F_AUTH_ID = 85,      /* u64: the request a verdict answers (AUTH messages only) */
+	WARD_F_DEADLINE = 86,     /* u64: answer before this, ns of CLOCK_MONOTONIC (AUTH messages only) */
+	WARD_F_VERDICT = 87,      /* u64: enum ward_verdict that the kernel applied */
+	WARD_F_DECIDED_BY = 88,   /* str: name of the client whose answer decided */
+	WARD_F_REASON = 89,       /* str: how the verdict came about (docs/auth.md) */
+	WARD_F_LATENCY_NS = 90,   /* u64: from the kernel's request to the verdict */
+	WARD_F_SHA256 = 91,       /* str: executable's SHA-256, 64 hex digits */
+	WARD_F_RULE_ID = 92,      /* u64: the network rule that denied */
+	WARD_F_RULE_CLIENT = 93,  /* str: name of the client that installed that rule */
+	WARD_F_DEV = 94,          /* u64: st_dev of the file */
+	WARD_F_INO = 95,          /* u64: st_ino of the file */
 	/* append new fields here */
 	WARD_F_MAX_
 };
@@ -206,6 +218,76 @@ int ward_client_stats(const ward_client *c, struct ward_client_stats *st);
  * Returns 0 or a negative errno.
  */
 int ward_client_status_json(ward_client *c, char **ret);
+
+/* ---- Authorization (docs/auth.md) ----
+ *
+ * A client subscribed to an AUTH type receives each request as an event
+ * (ward_event_is_auth() is 1) carrying WARD_F_AUTH_ID and WARD_F_DEADLINE,
+ * and answers with ward_client_respond() before the deadline.  The kernel
+ * applies DENY if any subscribed client denies, else ALLOW.  A client that
+ * misses its deadline gets its declared default verdict for that type and
+ * a strike; too many strikes in a row and wardd disconnects it.  A client
+ * that disconnects has its pending requests resolved at once with its
+ * defaults.  Subscribing to an AUTH type with ward_client_subscribe()
+ * instead (NOTIFY) delivers each request once decided, with WARD_F_VERDICT,
+ * WARD_F_DECIDED_BY, WARD_F_REASON and WARD_F_LATENCY_NS: what `ward events`
+ * shows.
+ */
+enum ward_verdict {
+	WARD_VERDICT_ALLOW = 0,
+	WARD_VERDICT_DENY = 1,
+};
+
+/* ward_client_respond() flags */
+#define WARD_RESPOND_CACHE 0x1u /* this ALLOW holds for every process until the
+				   file is modified: wardd may answer the same
+				   request itself, in the kernel, from now on */
+
+/* One AUTH subscription: the type and the verdict taken when the client
+ * misses its deadline (fail-open: WARD_VERDICT_ALLOW; fail-closed: DENY). */
+struct ward_auth_sub {
+	uint32_t type;            /* WARD_EV_AUTH_EXEC or WARD_EV_AUTH_OPEN */
+	uint32_t default_verdict; /* enum ward_verdict */
+};
+
+/*
+ * ward_client_subscribe_auth() — replace the client's AUTH subscription.
+ * @subs: @n entries (n = 0 ends the AUTH subscription; pending requests
+ *        then resolve with the client's defaults).
+ * @deadline_ms: time the client needs per request, 0 for wardd's default
+ *        (1000 ms); wardd caps it at its configured maximum (at most 10 s).
+ * Independent of ward_client_subscribe() (the NOTIFY subscription).
+ * Returns 0, -EINVAL for a type that is not AUTH-capable or a default that
+ * is not a verdict (subscription unchanged), -EAGAIN as for
+ * ward_client_subscribe(), -EPIPE, or another negative errno.
+ */
+int ward_client_subscribe_auth(ward_client *c, const struct ward_auth_sub *subs, size_t n,
+			       uint32_t deadline_ms);
+
+/* ward_event_is_auth() — 1 if @ev is a request waiting for this client's
+ * verdict, 0 if it is a notification. */
+int ward_event_is_auth(const ward_event *ev);
+
+/*
+ * ward_client_respond() — answer the AUTH request @auth_id (the event's
+ * WARD_F_AUTH_ID; the event itself need not be valid any more, so a client
+ * may decide on another thread and answer later).
+ * @verdict: enum ward_verdict.  @flags: 0 or WARD_RESPOND_CACHE.
+ * Does not wait for wardd.  An answer after the deadline, or to a request
+ * already decided (another client denied), is ignored by wardd.
+ * Returns 0, -EINVAL for a bad verdict or flag, -EPIPE, -EAGAIN if the
+ * socket is full (wardd is not reading: the deadline will take over).
+ */
+int ward_client_respond(ward_client *c, uint64_t auth_id, uint32_t verdict, uint32_t flags);
+
+/*
+ * ward_client_clear_cache() — forget every cached verdict, in wardd and in
+ * the kernel: the next access to any file asks the clients again.  For a
+ * client whose policy changed.  Waits for wardd.  Returns 0, -EAGAIN when
+ * called more than once a second by any client (the cache was just
+ * cleared), -EPIPE, or another negative errno.
+ */
+int ward_client_clear_cache(ward_client *c);
 
 /* ---- Events.  An event is read-only and owned by its client. ---- */
 

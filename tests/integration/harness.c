@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -32,6 +34,10 @@ static struct {
 	char cgdir[PATH_MAX];
 	char cgmuted[PATH_MAX + 8]; /* a child cgroup wardd is told to mute */
 	char tdir[PATH_MAX - 16];
+	int auth;               /* wardd asks about files on authdir */
+	char authdir[64];
+	char extra[8][PATH_MAX]; /* more wardd options */
+	int nextra;
 	char log[PATH_MAX + 16];
 	struct ward_rec *kept[MAX_KEPT];
 	int nkept;
@@ -39,6 +45,36 @@ static struct {
 } H;
 
 const char *harness_wardd_log(void) { return H.log; }
+const char *harness_auth_dir(void) { return H.authdir; }
+
+void harness_use_auth_mount(void)
+{
+	H.auth = 1;
+}
+
+void harness_wardd_option(const char *opt)
+{
+	if (H.nextra < 8)
+		snprintf(H.extra[H.nextra++], PATH_MAX, "%s", opt);
+}
+
+/* A tmpfs only this process and its children see (a private mount
+ * namespace): the only place wardd's fanotify marks reach, so a test can
+ * never hold up the rest of the machine. */
+static int auth_mount(void)
+{
+	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL)) {
+		fprintf(stderr, "harness: private mount namespace: %s\n", strerror(errno));
+		return -1;
+	}
+	snprintf(H.authdir, sizeof(H.authdir), "/tmp/ward-auth-%d", (int)getpid());
+	if ((mkdir(H.authdir, 0755) && errno != EEXIST) ||
+	    mount("ward-test", H.authdir, "tmpfs", 0, "size=64m,mode=0755")) {
+		fprintf(stderr, "harness: tmpfs on %s: %s\n", H.authdir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
 const char *harness_runtime_dir(void) { return H.rtdir; }
 const char *harness_cgroup_dir(void) { return H.cgdir; }
 const char *test_dir(void) { return H.tdir; }
@@ -133,6 +169,11 @@ void harness_stop(void)
 	if (H.tdir[0])
 		rm_rf(H.tdir);
 	H.tdir[0] = '\0';
+	if (H.authdir[0]) {
+		umount2(H.authdir, MNT_DETACH);
+		rmdir(H.authdir);
+		H.authdir[0] = '\0';
+	}
 }
 
 static void on_fatal_signal(int sig)
@@ -176,6 +217,8 @@ int harness_start(void)
 		return -1;
 	snprintf(H.log, sizeof(H.log), "%s/wardd.log", H.rtdir);
 	harness_pid = getpid();
+	if (H.auth && auth_mount())
+		return -1;
 	atexit(harness_stop);
 	signal(SIGALRM, on_fatal_signal);
 	signal(SIGSEGV, on_fatal_signal);
@@ -196,9 +239,18 @@ int harness_start(void)
 		}
 		/* WARD_TEST_BACKEND runs the suite on one sensor backend */
 		const char *backend = getenv("WARD_TEST_BACKEND");
-		execl(wardd_path(), "wardd", "--runtime-dir", H.rtdir, "--cgroup", H.cgdir,
-		      "--mute-cgroup", H.cgmuted, "--client-ring-kb", "16384",
-		      "--backend", backend && *backend ? backend : "auto", (char *)NULL);
+		char *args[32] = {"wardd", "--runtime-dir", H.rtdir, "--cgroup", H.cgdir,
+				  "--mute-cgroup", H.cgmuted, "--client-ring-kb", "16384",
+				  "--backend", (char *)(backend && *backend ? backend : "auto")};
+		int na = 11;
+		if (H.auth) {
+			args[na++] = "--auth-fs";
+			args[na++] = H.authdir;
+		}
+		for (int i = 0; i < H.nextra; i++)
+			args[na++] = H.extra[i];
+		args[na] = NULL;
+		execv(wardd_path(), args);
 		_exit(127);
 	}
 	setenv("WARD_RUNTIME_DIR", H.rtdir, 1);

@@ -30,6 +30,13 @@ struct tev {
 	const ward_event *ev; /* points into this allocation */
 };
 
+/* Before harness_start(): run in a private mount namespace with a tmpfs at
+ * harness_auth_dir(), and start wardd with --auth-fs on it. */
+void harness_use_auth_mount(void);
+const char *harness_auth_dir(void);
+/* Before harness_start(): one more wardd option (up to 8). */
+void harness_wardd_option(const char *opt);
+
 /* Start wardd and the client.  Returns 0 or -1 (with a message on stderr). */
 int harness_start(void);
 void harness_stop(void);

@@ -1,0 +1,393 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * test_auth.c — AUTH_EXEC and AUTH_OPEN on the real kernel.  wardd marks
+ * only a tmpfs in this test's private mount namespace (harness_use_auth_mount),
+ * so nothing outside the test ever waits on it.  Voters are libward clients
+ * on threads of this process (wardd never asks a client about its own
+ * accesses, so the test's own file work is never held up) or, where one must
+ * die, in a child process.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+/* ---- a voter: a client on its own thread with a simple policy ---- */
+
+struct voter {
+	const char *name;
+	uint32_t type;          /* AUTH type it answers */
+	uint32_t default_verdict;
+	uint32_t deadline_ms;
+	const char *deny_path;  /* deny requests for this path, allow the rest */
+	int silent;             /* never answer */
+	int cache;              /* answer with WARD_RESPOND_CACHE */
+	const char *count_path; /* count requests for this path */
+	ward_client *c;
+	pthread_t thread;
+	volatile int stop;
+	volatile int requests;  /* for count_path */
+	volatile int seen;      /* all requests */
+};
+
+static void *voter_main(void *arg)
+{
+	struct voter *v = arg;
+	while (!v->stop) {
+		const ward_event *ev;
+		int r = ward_client_next(v->c, &ev, 50);
+		if (r < 0)
+			break;
+		if (r == 0 || !ward_event_is_auth(ev))
+			continue;
+		uint64_t id = 0;
+		const char *path = NULL;
+		ward_event_u64(ev, WARD_F_AUTH_ID, &id);
+		ward_event_str(ev, WARD_F_PATH, &path, NULL);
+		v->seen++;
+		if (v->count_path && path && strcmp(path, v->count_path) == 0)
+			v->requests++;
+		if (v->silent)
+			continue;
+		uint32_t verdict = v->deny_path && path && strcmp(path, v->deny_path) == 0 ? WARD_VERDICT_DENY
+											 : WARD_VERDICT_ALLOW;
+		ward_client_respond(v->c, id, verdict, v->cache ? WARD_RESPOND_CACHE : 0);
+	}
+	return NULL;
+}
+
+static void voter_start(struct voter *v)
+{
+	assert_int_equal(ward_client_new(&v->c, v->name), 0);
+	struct ward_auth_sub sub = {.type = v->type, .default_verdict = v->default_verdict};
+	assert_int_equal(ward_client_subscribe_auth(v->c, &sub, 1, v->deadline_ms), 0);
+	v->stop = 0;
+	assert_int_equal(pthread_create(&v->thread, NULL, voter_main, v), 0);
+}
+
+static void voter_stop(struct voter *v)
+{
+	v->stop = 1;
+	pthread_join(v->thread, NULL);
+	ward_client_free(v->c);
+	v->c = NULL;
+}
+
+/* ---- what children do ---- */
+
+static char path_a[256], path_b[256];
+
+static long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Copy /bin/true to @dst, executable. */
+static void copy_true(const char *dst)
+{
+	int in = open("/bin/true", O_RDONLY | O_CLOEXEC);
+	int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+	assert_true(in >= 0 && out >= 0);
+	char buf[65536];
+	ssize_t n;
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		assert_int_equal(write(out, buf, (size_t)n), n);
+	close(in);
+	close(out);
+}
+
+/* exit status: 0 if the exec worked (true exits 0), else the errno */
+static int do_exec(void *arg)
+{
+	execl((const char *)arg, (const char *)arg, (char *)NULL);
+	return errno;
+}
+
+/* exit status: 0 if the open worked, else the errno */
+static int do_open(void *arg)
+{
+	int fd = open((const char *)arg, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno;
+	close(fd);
+	return 0;
+}
+
+static int exit_code(int status)
+{
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 200;
+}
+
+/* The NOTIFY side: the decided request, as `ward events` sees it. */
+static const ward_event *expect_result(uint32_t type, pid_t pid, const char *path, uint64_t verdict,
+				       const char *decided_by, const char *reason)
+{
+	const ward_event *ev = expect_event(type, pid, path);
+	assert_non_null(ev);
+	assert_int_equal(ev_u64(ev, WARD_F_VERDICT), verdict);
+	if (decided_by)
+		assert_string_equal(ev_str(ev, WARD_F_DECIDED_BY), decided_by);
+	if (reason)
+		assert_string_equal(ev_str(ev, WARD_F_REASON), reason);
+	assert_true(ev_u64(ev, WARD_F_LATENCY_NS) > 0);
+	assert_false(ev_has(ev, WARD_F_AUTH_ID)); /* not a request */
+	return ev;
+}
+
+static void paths(const char *a, const char *b)
+{
+	snprintf(path_a, sizeof(path_a), "%s/%s", harness_auth_dir(), a);
+	snprintf(path_b, sizeof(path_b), "%s/%s", harness_auth_dir(), b);
+}
+
+/* ---- tests ---- */
+
+static void exec_denied_by_path(void **state)
+{
+	(void)state;
+	paths("denied-true", "allowed-true");
+	copy_true(path_a);
+	copy_true(path_b);
+	struct voter v = {.name = "block-exec", .type = WARD_EV_AUTH_EXEC, .deny_path = path_a};
+	voter_start(&v);
+	int st;
+	pid_t pid = run_child(do_exec, path_a, &st);
+	assert_int_equal(exit_code(st), EPERM);
+	const ward_event *ev = expect_result(WARD_EV_AUTH_EXEC, pid, path_a, WARD_VERDICT_DENY,
+					     "block-exec", "client");
+	/* the process's fields are those of the process that asked */
+	assert_int_equal(ev_u64(ev, WARD_F_PID), (uint64_t)pid);
+	assert_true(ev_has(ev, WARD_F_UID) && ev_has(ev, WARD_F_INO));
+	free((void *)ev);
+	pid = run_child(do_exec, path_b, &st);
+	assert_int_equal(exit_code(st), 0);
+	free((void *)expect_result(WARD_EV_AUTH_EXEC, pid, path_b, WARD_VERDICT_ALLOW, "block-exec", "client"));
+	voter_stop(&v);
+}
+
+static void open_denied_by_path(void **state)
+{
+	(void)state;
+	paths("secret", "public");
+	touch(path_a);
+	touch(path_b);
+	struct voter v = {.name = "block-open", .type = WARD_EV_AUTH_OPEN, .deny_path = path_a};
+	voter_start(&v);
+	int st;
+	pid_t pid = run_child(do_open, path_a, &st);
+	assert_int_equal(exit_code(st), EPERM);
+	free((void *)expect_result(WARD_EV_AUTH_OPEN, pid, path_a, WARD_VERDICT_DENY, "block-open", "client"));
+	pid = run_child(do_open, path_b, &st);
+	assert_int_equal(exit_code(st), 0);
+	free((void *)expect_result(WARD_EV_AUTH_OPEN, pid, path_b, WARD_VERDICT_ALLOW, "block-open", "client"));
+	voter_stop(&v);
+}
+
+static void one_allows_one_denies(void **state)
+{
+	(void)state;
+	paths("contested", "unused");
+	touch(path_a);
+	struct voter yes = {.name = "allower", .type = WARD_EV_AUTH_OPEN};
+	struct voter no = {.name = "denier", .type = WARD_EV_AUTH_OPEN, .deny_path = path_a};
+	voter_start(&yes);
+	voter_start(&no);
+	int st;
+	pid_t pid = run_child(do_open, path_a, &st);
+	assert_int_equal(exit_code(st), EPERM);
+	free((void *)expect_result(WARD_EV_AUTH_OPEN, pid, path_a, WARD_VERDICT_DENY, "denier", "client"));
+	voter_stop(&no);
+	voter_stop(&yes);
+}
+
+/* A client that never answers: its default, by its deadline + 50 ms. */
+static void silent_client_default(uint32_t def, int want_errno)
+{
+	paths(def ? "silent-deny" : "silent-allow", "unused");
+	touch(path_a);
+	struct voter v = {.name = "silent", .type = WARD_EV_AUTH_OPEN, .silent = 1,
+			  .default_verdict = def, .deadline_ms = 200};
+	voter_start(&v);
+	int st;
+	long t0 = now_ms();
+	pid_t pid = run_child(do_open, path_a, &st);
+	long took = now_ms() - t0;
+	assert_int_equal(exit_code(st), want_errno);
+	const ward_event *ev = expect_result(WARD_EV_AUTH_OPEN, pid, path_a, def, "silent", "timeout");
+	uint64_t lat = ev_u64(ev, WARD_F_LATENCY_NS);
+	free((void *)ev);
+	assert_true(lat >= 200000000ull);
+	assert_true(lat <= 250000000ull); /* deadline + 50 ms, as wardd measured it */
+	assert_true(took >= 200 && took < 2000);
+	assert_true(v.seen >= 1);
+	voter_stop(&v);
+}
+
+static void silent_client_fail_closed(void **state)
+{
+	(void)state;
+	silent_client_default(WARD_VERDICT_DENY, EPERM);
+}
+
+static void silent_client_fail_open(void **state)
+{
+	(void)state;
+	silent_client_default(WARD_VERDICT_ALLOW, 0);
+}
+
+/* A voter in a child process that subscribes, says it is ready, and then
+ * never answers anything. */
+static int hold_requests(void *arg)
+{
+	int fd = *(int *)arg;
+	ward_client *c;
+	struct ward_auth_sub sub = {.type = WARD_EV_AUTH_OPEN, .default_verdict = WARD_VERDICT_ALLOW};
+	if (ward_client_new(&c, "doomed") || ward_client_subscribe_auth(c, &sub, 1, 10000))
+		return 1;
+	(void)!write(fd, "r", 1);
+	for (;;)
+		pause();
+}
+
+static void killed_client_resolves_at_once(void **state)
+{
+	(void)state;
+	paths("held", "unused");
+	touch(path_a);
+	int ready[2];
+	assert_int_equal(pipe(ready), 0);
+	pid_t holder = start_child(hold_requests, &ready[1]);
+	char ch;
+	assert_int_equal(read(ready[0], &ch, 1), 1);
+	pid_t opener = start_child(do_open, path_a);
+	usleep(200000); /* the open is held by now */
+	assert_int_equal(waitpid(opener, NULL, WNOHANG), 0);
+	long t0 = now_ms();
+	kill(holder, SIGKILL);
+	int st;
+	assert_int_equal(wait_child(opener, &st), 0);
+	long took = now_ms() - t0;
+	assert_int_equal(exit_code(st), 0); /* the default of a dead client: allow */
+	assert_true(took < 2000);          /* at once, not at the 10 s deadline */
+	free((void *)expect_result(WARD_EV_AUTH_OPEN, opener, path_a, WARD_VERDICT_ALLOW, "doomed", "disconnect"));
+	wait_child(holder, NULL);
+	close(ready[0]);
+	close(ready[1]);
+}
+
+static void cached_allow_and_modification(void **state)
+{
+	(void)state;
+	paths("cached", "unused");
+	touch(path_a);
+	struct voter v = {.name = "cacher", .type = WARD_EV_AUTH_OPEN, .cache = 1, .count_path = path_a};
+	voter_start(&v);
+	int st;
+	run_child(do_open, path_a, &st);
+	assert_int_equal(exit_code(st), 0);
+	assert_int_equal(v.requests, 1);
+	for (int i = 0; i < 3; i++) {
+		run_child(do_open, path_a, &st);
+		assert_int_equal(exit_code(st), 0);
+	}
+	usleep(100000);
+	assert_int_equal(v.requests, 1); /* the kernel answered: nobody was asked */
+	/* modify it: the kernel drops the ignore mark, wardd's key changes */
+	int fd = open(path_a, O_WRONLY | O_APPEND);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "x", 1), 1);
+	close(fd);
+	run_child(do_open, path_a, &st);
+	assert_int_equal(exit_code(st), 0);
+	for (long t0 = now_ms(); v.requests < 2 && now_ms() - t0 < 2000;)
+		usleep(10000);
+	assert_int_equal(v.requests, 2);
+	/* clearing the cache asks again too; any client may clear it (not the
+	 * voter's, which its own thread is using) */
+	assert_int_equal(ward_client_clear_cache(harness_client()), 0);
+	assert_int_equal(ward_client_clear_cache(harness_client()), -EAGAIN); /* rate-limited */
+	run_child(do_open, path_a, &st);
+	for (long t0 = now_ms(); v.requests < 3 && now_ms() - t0 < 2000;)
+		usleep(10000);
+	assert_int_equal(v.requests, 3);
+	voter_stop(&v);
+}
+
+static void bad_subscriptions_refused(void **state)
+{
+	(void)state;
+	ward_client *c;
+	assert_int_equal(ward_client_new(&c, "bad"), 0);
+	struct ward_auth_sub bad[] = {{.type = WARD_EV_OPEN}, {.type = WARD_EV_AUTH_OPEN, .default_verdict = 7},
+				      {.type = WARD_EV_AUTH_CONNECT}};
+	for (size_t i = 0; i < 3; i++)
+		assert_int_equal(ward_client_subscribe_auth(c, &bad[i], 1, 0), -EINVAL);
+	assert_int_equal(ward_client_respond(c, 1, 5, 0), -EINVAL);
+	assert_int_equal(ward_client_respond(c, 1, WARD_VERDICT_ALLOW, 0x80), -EINVAL);
+	/* a verdict for a request that does not exist is ignored, not fatal */
+	assert_int_equal(ward_client_respond(c, 12345, WARD_VERDICT_DENY, 0), 0);
+	char *status;
+	assert_int_equal(ward_client_status_json(c, &status), 0);
+	free(status);
+	ward_client_free(c);
+}
+
+/* Last: it kills wardd.  The kernel lets every held request through. */
+static void wardd_killed_releases_everyone(void **state)
+{
+	(void)state;
+	paths("orphaned", "unused");
+	touch(path_a);
+	struct voter v = {.name = "silent-fail-closed", .type = WARD_EV_AUTH_OPEN, .silent = 1,
+			  .default_verdict = WARD_VERDICT_DENY, .deadline_ms = 10000};
+	voter_start(&v);
+	pid_t opener = start_child(do_open, path_a);
+	for (long t0 = now_ms(); v.seen < 1 && now_ms() - t0 < 5000;)
+		usleep(10000);
+	assert_int_equal(v.seen, 1);
+	long t0 = now_ms();
+	kill(harness_wardd_pid(), SIGKILL);
+	int st;
+	assert_int_equal(wait_child(opener, &st), 0);
+	assert_true(now_ms() - t0 < 2000);
+	assert_int_equal(exit_code(st), 0);
+	voter_stop(&v);
+}
+
+static int setup(void **state)
+{
+	harness_use_auth_mount();
+	return harness_group_setup(state);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(exec_denied_by_path),
+		cmocka_unit_test(open_denied_by_path),
+		cmocka_unit_test(one_allows_one_denies),
+		cmocka_unit_test(silent_client_fail_closed),
+		cmocka_unit_test(silent_client_fail_open),
+		cmocka_unit_test(killed_client_resolves_at_once),
+		cmocka_unit_test(cached_allow_and_modification),
+		cmocka_unit_test(bad_subscriptions_refused),
+		cmocka_unit_test(wardd_killed_releases_everyone),
+	};
+	return cmocka_run_group_tests_name("auth", tests, setup, harness_group_teardown);
+}
