@@ -30,6 +30,7 @@
 #include "auth.h"
 #include "broker.h"
 #include "log.h"
+#include "netpolicy.h"
 #include "wire.h"
 
 #define MAX_CLIENTS 256
@@ -42,6 +43,7 @@
 #define FLUSH_EVERY 256 /* publish head at least this often within a batch */
 #define AUTH_TYPES ((1ull << WARD_EV_AUTH_EXEC) | (1ull << WARD_EV_AUTH_OPEN))
 #define STRIKE_WINDOW_S 60       /* missed deadlines count within this window */
+#define NET_RULES_PER_CLIENT 64  /* one client cannot take every kernel slot */
 
 #ifndef SO_PASSRIGHTS
 #define SO_PASSRIGHTS 83 /* Linux 6.16: refuse SCM_RIGHTS on this socket */
@@ -80,6 +82,7 @@ struct client {
 	unsigned strikes;        /* missed deadlines in that window */
 	uint64_t missed;         /* missed deadlines, ever */
 	uint64_t answered;       /* verdicts received */
+	unsigned net_rules;      /* network rules it installed */
 };
 
 enum { TAG_LISTEN = 1, TAG_CLIENT = 2 };
@@ -210,6 +213,8 @@ static void client_free(struct client *c, const char *why)
 	/* its pending requests take its defaults now, not at their deadline */
 	if (c->auth_mask)
 		auth_client_gone(c->id, c->auth_mask);
+	if (c->net_rules)
+		netpolicy_remove_client(c->id);
 	epoll_ctl(B.epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	if (c->hdr) {
@@ -381,6 +386,12 @@ static int send_msg(struct client *c, uint16_t type, const void *body, size_t le
 	/* The socket is non-blocking: a client that does not read its answers
 	 * is disconnected rather than allowed to stall wardd. */
 	return sendmsg(c->fd, &mh, MSG_NOSIGNAL) == (ssize_t)h.len ? 0 : -1;
+}
+
+static int reply_value(struct client *c, int error, uint32_t value)
+{
+	struct ward_msg_reply r = {.error = error, .value = value};
+	return send_msg(c, WARD_MSG_REPLY, &r, sizeof(r), NULL, 0);
 }
 
 static int reply(struct client *c, int error)
@@ -576,6 +587,44 @@ static const char *on_status(struct client *c, const void *body)
 	return err;
 }
 
+static const char *on_net_rule_add(struct client *c, const void *body)
+{
+	const struct ward_net_rule *w = body;
+	if (!c->welcomed)
+		return "NET_RULE_ADD before HELLO";
+	uint32_t id = 0;
+	int err;
+	if (netpolicy_epoll_fd() < 0) {
+		err = -EOPNOTSUPP;
+	} else if (c->net_rules >= NET_RULES_PER_CLIENT) {
+		err = -ENOSPC;
+	} else {
+		struct netpolicy_rule r = {.type = w->type, .family = w->family, .prefix_len = w->prefix_len,
+					   .protocol = w->protocol, .port_lo = w->port_lo, .port_hi = w->port_hi,
+					   .cgroup_id = w->cgroup_id};
+		memcpy(r.addr, w->addr, sizeof(r.addr));
+		err = netpolicy_add(&r, c->id, &id);
+		if (err == 0) {
+			c->net_rules++;
+			client_log("client %u (%s) added network rule %u", c->id, c->name, id);
+		}
+	}
+	return reply_value(c, err, id) ? "cannot send REPLY" : NULL;
+}
+
+static const char *on_net_rule_remove(struct client *c, const void *body)
+{
+	const struct ward_msg_net_rule_remove *m = body;
+	if (!c->welcomed)
+		return "NET_RULE_REMOVE before HELLO";
+	if (m->reserved)
+		return reply(c, -EINVAL) ? "cannot send REPLY" : NULL;
+	int err = netpolicy_epoll_fd() < 0 ? -ENOENT : netpolicy_remove(m->rule_id, c->id);
+	if (err == 0 && c->net_rules)
+		c->net_rules--;
+	return reply(c, err) ? "cannot send REPLY" : NULL;
+}
+
 /* Every request a client may make: type, exact body size, handler. */
 static const struct {
 	uint16_t type;
@@ -587,6 +636,8 @@ static const struct {
 	{WARD_MSG_STATUS, 0, on_status},
 	{WARD_MSG_VERDICT, sizeof(struct ward_msg_verdict), on_verdict},
 	{WARD_MSG_CLEAR_CACHE, 0, on_clear_cache},
+	{WARD_MSG_NET_RULE_ADD, sizeof(struct ward_net_rule), on_net_rule_add},
+	{WARD_MSG_NET_RULE_REMOVE, sizeof(struct ward_msg_net_rule_remove), on_net_rule_remove},
 };
 
 /* Check and run one datagram; returns why the client must go, or NULL. */
@@ -879,6 +930,8 @@ void broker_status(struct json_object *obj)
 			json_object_object_add(o, "verdicts", json_object_new_uint64(c->answered));
 			json_object_object_add(o, "deadlines_missed", json_object_new_uint64(c->missed));
 		}
+		if (c->net_rules)
+			json_object_object_add(o, "net_rules", json_object_new_uint64(c->net_rules));
 		json_object_object_add(o, "delivered", json_object_new_uint64(c->delivered));
 		json_object_object_add(o, "lost", json_object_new_uint64(c->lost));
 		json_object_object_add(o, "ring_bytes", json_object_new_uint64(c->size));

@@ -16,6 +16,7 @@
 #include "pipeline.h"
 #include "proctable.h"
 #include "record.h"
+#include "netpolicy.h"
 #include "sensors.h"
 
 #define AF_UNIX_ 1
@@ -531,6 +532,57 @@ static void on_record(void *data, size_t size)
 		}
 	}
 	update_table_after(&k, p);
+}
+
+int pipeline_on_net_enforce(void *ctx, const struct wk_net_enforce *e)
+{
+	(void)ctx;
+	uint32_t type = e->type;
+	if ((type != WARD_EV_AUTH_CONNECT && type != WARD_EV_AUTH_BIND) ||
+	    (e->family != AF_INET && e->family != AF_INET6)) {
+		malformed++;
+		return 0;
+	}
+	seen[type]++;
+	if (!((broker_mask() >> type) & 1))
+		return 0;
+	struct proc *p = proc_get(e->tgid);
+	struct ward_rec_builder b;
+	ward_rb_init(&b, recbuf, sizeof(recbuf), (uint16_t)type);
+	ward_rb_u64(&b, WARD_F_PID, e->tgid);
+	ward_rb_u64(&b, WARD_F_TID, e->tid);
+	ward_rb_u64(&b, WARD_F_PPID, p->ppid);
+	ward_rb_u64(&b, WARD_F_UID, e->uid);
+	ward_rb_u64(&b, WARD_F_GID, e->gid);
+	ward_rb_str(&b, WARD_F_COMM, e->comm, strnlen(e->comm, sizeof(e->comm)));
+	add_str(&b, WARD_F_EXE, p->exe);
+	if (p->argv)
+		ward_rb_strv(&b, WARD_F_ARGV, p->argv, p->argv_len);
+	add_str(&b, WARD_F_CWD, p->cwd);
+	if (p->start_time)
+		ward_rb_u64(&b, WARD_F_START_TIME, p->start_time);
+	ward_rb_u64(&b, WARD_F_CGROUP_ID, e->cgroup_id);
+	add_str(&b, WARD_F_CONTAINER_ID, proc_container_id(p, e->cgroup_id));
+	ward_rb_u64(&b, WARD_F_FAMILY, e->family);
+	ward_rb_u64(&b, WARD_F_PROTOCOL, e->protocol);
+	ward_rb_u64(&b, WARD_F_SOCK_TYPE, e->sock_type);
+	int connect = type == WARD_EV_AUTH_CONNECT;
+	add_addr(&b, connect ? WARD_F_REMOTE_ADDR : WARD_F_LOCAL_ADDR, e->family, e->addr);
+	ward_rb_u64(&b, connect ? WARD_F_REMOTE_PORT : WARD_F_LOCAL_PORT, e->port);
+	ward_rb_u64(&b, WARD_F_VERDICT, WARD_VERDICT_DENY);
+	ward_rb_u64(&b, WARD_F_RULE_ID, e->rule_id);
+	const char *who = broker_client_name(e->client_id);
+	ward_rb_str(&b, WARD_F_RULE_CLIENT, who, strlen(who));
+	ward_rb_str(&b, WARD_F_DECIDED_BY, who, strlen(who));
+	ward_rb_str(&b, WARD_F_REASON, "rule", 4);
+	size_t n = ward_rb_finish(&b);
+	if (!n) {
+		malformed++;
+		return 0;
+	}
+	pipeline_stamp(recbuf, e->ktime + (uint64_t)boot_to_real_ns);
+	broker_deliver(type, recbuf, n);
+	return 0;
 }
 
 void pipeline_status(struct json_object *obj)

@@ -28,6 +28,9 @@ struct ward_rec_builder;
 void pipeline_add_process_of(struct ward_rec_builder *b, uint32_t pid, uint32_t tid);
 /* Give a finished record the next global_seq and its time. */
 void pipeline_stamp(void *rec, uint64_t realtime_ns);
+struct wk_net_enforce;
+/* netpolicy_poll callback: a connect or bind a client's rule denied. */
+int pipeline_on_net_enforce(void *ctx, const struct wk_net_enforce *e);
 /* Counters for `ward status`. */
 void pipeline_status(struct json_object *obj);
 

@@ -29,6 +29,7 @@
 #include "auth.h"
 #include "broker.h"
 #include "log.h"
+#include "netpolicy.h"
 #include "pipeline.h"
 #include "proctable.h"
 #include "sensors.h"
@@ -205,6 +206,9 @@ static struct json_object *status_json(void)
 	json_object_object_add(o, "sensors", sensors);
 	broker_status(o);
 	auth_status(o);
+	struct json_object *np = json_object_new_object();
+	netpolicy_status(np);
+	json_object_object_add(o, "net_policy", np);
 	pipeline_status(o);
 	return o;
 }
@@ -224,7 +228,7 @@ static int add_fd(int epfd, int fd, void *tag)
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
-static int tag_ring, tag_signal, tag_fanotify;
+static int tag_ring, tag_signal, tag_fanotify, tag_netpolicy;
 
 static void run(int epfd, int sfd)
 {
@@ -246,6 +250,8 @@ static void run(int epfd, int sfd)
 				}
 			} else if (tag == &tag_fanotify) {
 				auth_on_event();
+			} else if (tag == &tag_netpolicy) {
+				netpolicy_poll(pipeline_on_net_enforce, NULL);
 			} else if (tag != &tag_ring) {
 				broker_on_event(tag, evs[i].events);
 			}
@@ -322,7 +328,14 @@ int main(int argc, char **argv)
 	sensors_probe_kernel(opt.kernel);
 
 	if ((err = auth_init(epfd, &tag_fanotify, &opt.auth)))
-		log_warnx("no AUTH events: fanotify: %s", strerror(-err));
+		log_warnx("no AUTH_EXEC/AUTH_OPEN: fanotify: %s", strerror(-err));
+	/* Network rules apply where wardd reports: its scope, or everywhere. */
+	const char *np_cg = opt.scope ? opt.scope : proc_cgroup2_root;
+	if (!np_cg[0] || (err = netpolicy_start(np_cg)))
+		log_warnx("no AUTH_CONNECT/AUTH_BIND: cgroup-bpf on %s: %s", np_cg[0] ? np_cg : "(no cgroup v2)",
+			  strerror(np_cg[0] ? -err : ENOENT));
+	else if (add_fd(epfd, netpolicy_epoll_fd(), &tag_netpolicy))
+		fatal("epoll_ctl");
 	broker_set_status_fn(status_json);
 	err = broker_init(epfd, opt.runtime_dir, (uint64_t)opt.client_ring_kb << 10, on_mask, &opt.bauth);
 	if (err) {
@@ -341,6 +354,7 @@ int main(int argc, char **argv)
 
 	broker_shutdown();
 	auth_stop();
+	netpolicy_stop();
 	sensors_stop();
 	json_object_put(opt.kernel);
 	proctable_free();

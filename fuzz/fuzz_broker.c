@@ -26,6 +26,37 @@ void auth_vote(uint32_t client_id, uint64_t auth_id, uint32_t verdict, uint32_t 
 }
 void auth_client_gone(uint32_t client_id, uint64_t mask) { auth_calls++; }
 void auth_clear_cache(void) { auth_calls++; }
+/* netpolicy.c's side: a fake table, so rules can be added and removed */
+static uint32_t np_next, np_owner[8];
+int netpolicy_epoll_fd(void) { return 3; }
+int netpolicy_add(const struct netpolicy_rule *r, uint32_t client_id, uint32_t *rule_id)
+{
+	if (r->type != WARD_EV_AUTH_CONNECT && r->type != WARD_EV_AUTH_BIND)
+		return -EINVAL;
+	for (uint32_t i = 0; i < 8; i++)
+		if (!np_owner[i]) {
+			np_owner[i] = client_id;
+			*rule_id = ++np_next * 8 + i;
+			return 0;
+		}
+	return -ENOSPC;
+}
+int netpolicy_remove(uint32_t rule_id, uint32_t client_id)
+{
+	uint32_t i = rule_id % 8;
+	if (!np_owner[i])
+		return -ENOENT;
+	if (np_owner[i] != client_id)
+		return -EPERM;
+	np_owner[i] = 0;
+	return 0;
+}
+void netpolicy_remove_client(uint32_t client_id)
+{
+	for (uint32_t i = 0; i < 8; i++)
+		if (np_owner[i] == client_id)
+			np_owner[i] = 0;
+}
 
 static void drain(int fd)
 {

@@ -398,8 +398,9 @@ ward_client *ward_client_free(ward_client *c)
 
 /* ---- requests ---- */
 
-/* Send a request answered by REPLY; returns wardd's error (0 or -errno). */
-static int request(ward_client *c, uint16_t type, const void *body, size_t len)
+/* Send a request answered by REPLY; returns wardd's error (0 or -errno)
+ * and stores the reply's value in *@value (if not NULL) on success. */
+static int request_value(ward_client *c, uint16_t type, const void *body, size_t len, uint32_t *value)
 {
 	int r = msg_send(c->sock, type, body, len);
 	if (r < 0)
@@ -408,7 +409,16 @@ static int request(ward_client *c, uint16_t type, const void *body, size_t len)
 	r = msg_recv_fixed(c->sock, WARD_MSG_REPLY, &rep, sizeof(rep), NULL, 0);
 	if (r < 0)
 		return request_failed(c, r);
-	return rep.error <= 0 ? rep.error : -EPROTO;
+	if (rep.error > 0)
+		return -EPROTO;
+	if (rep.error == 0 && value)
+		*value = rep.value;
+	return rep.error;
+}
+
+static int request(ward_client *c, uint16_t type, const void *body, size_t len)
+{
+	return request_value(c, type, body, len, NULL);
 }
 
 /* Send the subscription @sub; kept on success. */
@@ -785,6 +795,28 @@ int ward_event_u64(const ward_event *ev, uint32_t f, uint64_t *out)
 	if (r == 0)
 		*out = v;
 	return r;
+}
+
+int ward_client_add_net_rule(ward_client *c, const struct ward_net_rule *r, uint32_t *rule_id)
+{
+	if (!c || !r || !rule_id)
+		return -EINVAL;
+	uint32_t id = 0;
+	int err = request_value(c, WARD_MSG_NET_RULE_ADD, r, sizeof(*r), &id);
+	if (err == 0) {
+		if (id == 0)
+			return -EPROTO;
+		*rule_id = id;
+	}
+	return err;
+}
+
+int ward_client_remove_net_rule(ward_client *c, uint32_t rule_id)
+{
+	if (!c)
+		return -EINVAL;
+	struct ward_msg_net_rule_remove m = { .rule_id = rule_id };
+	return request(c, WARD_MSG_NET_RULE_REMOVE, &m, sizeof(m));
 }
 
 int ward_event_is_auth(const ward_event *ev)

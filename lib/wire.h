@@ -20,6 +20,10 @@
  *      client -> wardd   VERDICT    struct ward_msg_verdict (never answered)
  *      client -> wardd   CLEAR_CACHE  (empty body)
  *      wardd  -> client  REPLY      struct ward_msg_reply
+ *      client -> wardd   NET_RULE_ADD     struct ward_net_rule (ward.h)
+ *      wardd  -> client  REPLY      struct ward_msg_reply, value = the rule id
+ *      client -> wardd   NET_RULE_REMOVE  struct ward_msg_net_rule_remove
+ *      wardd  -> client  REPLY      struct ward_msg_reply
  *
  *    Requests are answered in order; the client waits for each answer.
  *    VERDICT is the exception: it gets no answer, so a client can send it
@@ -74,6 +78,8 @@ enum ward_msg_type {
 	WARD_MSG_STATUS_REPLY = 6,
 	WARD_MSG_VERDICT = 7,
 	WARD_MSG_CLEAR_CACHE = 8,
+	WARD_MSG_NET_RULE_ADD = 9,
+	WARD_MSG_NET_RULE_REMOVE = 10,
 };
 
 struct ward_msg {
@@ -111,8 +117,13 @@ struct ward_msg_verdict {
 };
 
 struct ward_msg_reply {
-	int32_t error; /* 0 or negative errno */
-	uint32_t reserved;
+	int32_t error;  /* 0 or negative errno */
+	uint32_t value; /* what a request asked for (NET_RULE_ADD: the id), else 0 */
+};
+
+struct ward_msg_net_rule_remove {
+	uint32_t rule_id;
+	uint32_t reserved; /* 0 */
 };
 
 #define WARD_RING_MAGIC 0x474e4952u /* "RING" */

@@ -289,6 +289,43 @@ int ward_client_respond(ward_client *c, uint64_t auth_id, uint32_t verdict, uint
  */
 int ward_client_clear_cache(ward_client *c);
 
+/* ---- Network policy (docs/auth.md) ----
+ *
+ * AUTH_CONNECT and AUTH_BIND are decided in the kernel, with no round trip:
+ * a client installs deny rules, cgroup-bpf programs apply them to every
+ * connect() and bind() (the call fails with EPERM), and each denial is a
+ * NOTIFY event of type WARD_EV_AUTH_CONNECT or WARD_EV_AUTH_BIND naming the
+ * rule (WARD_F_RULE_ID) and the client that installed it (WARD_F_RULE_CLIENT).
+ * A client's rules last while it is connected.
+ */
+struct ward_net_rule {
+	uint32_t type;       /* WARD_EV_AUTH_CONNECT or WARD_EV_AUTH_BIND */
+	uint16_t family;     /* AF_INET or AF_INET6 */
+	uint8_t prefix_len;  /* CIDR prefix of addr: 0..32 (AF_INET), 0..128 (AF_INET6) */
+	uint8_t protocol;    /* IPPROTO_TCP, IPPROTO_UDP, or 0 for any */
+	uint8_t addr[16];    /* network order; AF_INET uses the first 4 bytes, the rest 0.
+				An AF_INET rule also matches IPv4-mapped IPv6 addresses. */
+	uint16_t port_lo;    /* inclusive range, host order; 0 and 65535 for any port */
+	uint16_t port_hi;
+	uint64_t cgroup_id;  /* 0: every process; else only processes in this cgroup v2
+				(its directory's inode number) and below it */
+};
+
+/*
+ * ward_client_add_net_rule() — install a deny rule; *@rule_id gets its id
+ * (never 0, never reused while wardd runs).  Waits for wardd.
+ * Returns 0, -EINVAL for a malformed rule, -ENOENT if @r->cgroup_id names
+ * no cgroup, -ENOSPC when the client has 64 rules or wardd 256 in all,
+ * -EOPNOTSUPP when this kernel cannot enforce rules, -EPIPE, or another
+ * negative errno.  On error nothing is installed.
+ */
+int ward_client_add_net_rule(ward_client *c, const struct ward_net_rule *r, uint32_t *rule_id);
+
+/* ward_client_remove_net_rule() — remove one of the client's rules.  Waits
+ * for wardd.  Returns 0, -ENOENT (no such rule), -EPERM (another client's),
+ * -EPIPE, or another negative errno. */
+int ward_client_remove_net_rule(ward_client *c, uint32_t rule_id);
+
 /* ---- Events.  An event is read-only and owned by its client. ---- */
 
 uint32_t ward_event_type(const ward_event *ev);

@@ -17,6 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -348,6 +351,109 @@ static void bad_subscriptions_refused(void **state)
 	ward_client_free(c);
 }
 
+/* ---- network rules ---- */
+
+static int test_port;
+
+/* exit status: 0 if connect() to 127.0.0.1:test_port worked, else errno */
+static int do_connect(void *arg)
+{
+	(void)arg;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)test_port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int r = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ? errno : 0;
+	close(fd);
+	return r;
+}
+
+/* exit status: 0 if bind() to 127.0.0.1:test_port+1 worked, else errno */
+static int do_bind(void *arg)
+{
+	(void)arg;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)(test_port + 1)),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int r = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ? errno : 0;
+	close(fd);
+	return r;
+}
+
+static void connect_and_bind_denied_by_rule(void **state)
+{
+	(void)state;
+	/* a listener of our own (outside the test cgroup: never judged) */
+	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(sa);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 16), 0);
+	assert_int_equal(getsockname(lfd, (struct sockaddr *)&sa, &len), 0);
+	test_port = ntohs(sa.sin_port);
+	int st;
+	run_child(do_connect, NULL, &st);
+	assert_int_equal(exit_code(st), 0);
+
+	ward_client *c;
+	assert_int_equal(ward_client_new(&c, "firewall"), 0);
+	struct ward_net_rule r = {.type = WARD_EV_AUTH_CONNECT, .family = AF_INET, .prefix_len = 8,
+				  .protocol = IPPROTO_TCP, .port_lo = (uint16_t)test_port,
+				  .port_hi = (uint16_t)test_port};
+	r.addr[0] = 127;
+	uint32_t id = 0, bind_id = 0;
+	assert_int_equal(ward_client_add_net_rule(c, &r, &id), 0);
+	assert_true(id != 0);
+	pid_t pid = run_child(do_connect, NULL, &st);
+	assert_int_equal(exit_code(st), EPERM);
+	const ward_event *ev = expect_event(WARD_EV_AUTH_CONNECT, pid, NULL);
+	assert_non_null(ev);
+	assert_int_equal(ev_u64(ev, WARD_F_RULE_ID), id);
+	assert_string_equal(ev_str(ev, WARD_F_RULE_CLIENT), "firewall");
+	assert_string_equal(ev_str(ev, WARD_F_REMOTE_ADDR), "127.0.0.1");
+	assert_int_equal(ev_u64(ev, WARD_F_REMOTE_PORT), (uint64_t)test_port);
+	assert_int_equal(ev_u64(ev, WARD_F_VERDICT), WARD_VERDICT_DENY);
+	free((void *)ev);
+
+	/* bind */
+	struct ward_net_rule b = r;
+	b.type = WARD_EV_AUTH_BIND;
+	b.port_lo = b.port_hi = (uint16_t)(test_port + 1);
+	assert_int_equal(ward_client_add_net_rule(c, &b, &bind_id), 0);
+	pid = run_child(do_bind, NULL, &st);
+	assert_int_equal(exit_code(st), EPERM);
+	ev = expect_event(WARD_EV_AUTH_BIND, pid, NULL);
+	assert_non_null(ev);
+	assert_int_equal(ev_u64(ev, WARD_F_RULE_ID), bind_id);
+	assert_int_equal(ev_u64(ev, WARD_F_LOCAL_PORT), (uint64_t)test_port + 1);
+	free((void *)ev);
+
+	/* bad rules change nothing; another client cannot remove ours */
+	struct ward_net_rule bad = r;
+	bad.prefix_len = 33;
+	assert_int_equal(ward_client_add_net_rule(c, &bad, &id), -EINVAL);
+	bad = r;
+	bad.type = WARD_EV_AUTH_OPEN;
+	assert_int_equal(ward_client_add_net_rule(c, &bad, &id), -EINVAL);
+	assert_int_equal(ward_client_remove_net_rule(harness_client(), id), -EPERM);
+	assert_int_equal(ward_client_remove_net_rule(c, 999999), -ENOENT);
+
+	/* removed: allowed again */
+	assert_int_equal(ward_client_remove_net_rule(c, id), 0);
+	run_child(do_connect, NULL, &st);
+	assert_int_equal(exit_code(st), 0);
+	/* the client leaves: its rules go with it */
+	run_child(do_bind, NULL, &st);
+	assert_int_equal(exit_code(st), EPERM);
+	ward_client_free(c);
+	for (long t0 = now_ms(); now_ms() - t0 < 2000; usleep(20000)) {
+		run_child(do_bind, NULL, &st);
+		if (exit_code(st) == 0)
+			break;
+	}
+	assert_int_equal(exit_code(st), 0);
+	close(lfd);
+}
+
 /* Last: it kills wardd.  The kernel lets every held request through. */
 static void wardd_killed_releases_everyone(void **state)
 {
@@ -387,6 +493,7 @@ int main(void)
 		cmocka_unit_test(killed_client_resolves_at_once),
 		cmocka_unit_test(cached_allow_and_modification),
 		cmocka_unit_test(bad_subscriptions_refused),
+		cmocka_unit_test(connect_and_bind_denied_by_rule),
 		cmocka_unit_test(wardd_killed_releases_everyone),
 	};
 	return cmocka_run_group_tests_name("auth", tests, setup, harness_group_teardown);
