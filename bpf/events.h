@@ -71,6 +71,13 @@ struct wk_fork {
 struct wk_exec {
 	__u32 old_pid;
 	__u32 argv_truncated;
+	/* the executable's identity and version, the key of wardd's SHA-256
+	 * cache (dev as the kernel encodes it: major << 20 | minor) */
+	__u64 dev;
+	__u64 ino;
+	__u64 size;
+	__u64 mtime_ns;       /* 0 where the kernel's inode has no i_mtime_sec */
+	__u64 ctime_ns;
 	/* str0: exe (rev), str1: filename as passed, str2: argv */
 };
 

@@ -58,6 +58,14 @@ int wk_exec(struct bpf_raw_tracepoint_args *ctx)
 	struct wk_exec *p = &WK_PAYLOAD(ev)->exec;
 	p->old_pid = (__u32)ctx->args[1];
 	struct file *f = BPF_CORE_READ(bprm, file);
+	struct inode *ino = BPF_CORE_READ(f, f_inode);
+	p->dev = BPF_CORE_READ(ino, i_sb, s_dev);
+	p->ino = BPF_CORE_READ(ino, i_ino);
+	p->size = BPF_CORE_READ(ino, i_size);
+	if (bpf_core_field_exists(ino->i_mtime_sec)) { /* 6.11 and later */
+		p->mtime_ns = BPF_CORE_READ(ino, i_mtime_sec) * 1000000000ull + BPF_CORE_READ(ino, i_mtime_nsec);
+		p->ctime_ns = BPF_CORE_READ(ino, i_ctime_sec) * 1000000000ull + BPF_CORE_READ(ino, i_ctime_nsec);
+	}
 	wk_path_str(ev, 0, BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt));
 	wk_kernel_str(ev, 1, BPF_CORE_READ(bprm, filename), WK_STR_MAX - 1);
 

@@ -31,6 +31,7 @@
 #include <ward/ward.h>
 #include "auth.h"
 #include "broker.h"
+#include "hashcache.h"
 #include "log.h"
 #include "pipeline.h"
 #include "record.h"
@@ -77,6 +78,7 @@ struct req {
 	struct cache_key key;
 	int have_key;
 	uint64_t gen;        /* cache generation it was asked in */
+	int hashing;         /* waiting for the hash worker before delivery */
 	int nvoters, nwait;
 	int last;            /* voter that answered last */
 	struct voter v[MAX_VOTERS];
@@ -120,7 +122,7 @@ static struct {
 	/* counters */
 	uint64_t requests[WARD_EV_MAX_], allowed, denied, timeouts, overflow, self_allowed,
 		no_client, bcache_hits, kernel_cached, kernel_flushes, late_votes, queue_overflows,
-		cache_clears, ring_full;
+		cache_clears, ring_full, hashed, unhashed;
 	uint64_t lat[LAT_BUCKETS];
 } A = {.fd = -1};
 
@@ -235,6 +237,14 @@ int auth_available(void)
 	return A.fd >= 0;
 }
 
+int auth_blocks_opens(void)
+{
+	for (int i = 0; i < A.ntargets; i++)
+		if (A.targets[i].marked & FAN_OPEN_PERM)
+			return 1;
+	return 0;
+}
+
 void auth_set_mask(uint64_t mask)
 {
 	if (A.fd < 0)
@@ -343,7 +353,7 @@ static void count_latency(uint64_t ns)
 
 /* The request's fields every recipient gets: acting process, file. */
 static size_t build_base(uint8_t *buf, size_t cap, uint32_t type, uint32_t pid, int fd,
-			 const struct stat *st)
+			 const struct stat *st, const uint8_t *digest)
 {
 	struct ward_rec_builder b;
 	ward_rb_init(&b, buf, cap, (uint16_t)type);
@@ -356,6 +366,11 @@ static size_t build_base(uint8_t *buf, size_t cap, uint32_t type, uint32_t pid, 
 	if (st) {
 		ward_rb_u64(&b, WARD_F_DEV, st->st_dev);
 		ward_rb_u64(&b, WARD_F_INO, st->st_ino);
+	}
+	if (digest) {
+		char hex[HASHCACHE_HEX_LEN];
+		hashcache_hex(digest, hex);
+		ward_rb_str(&b, WARD_F_SHA256, hex, HASHCACHE_HEX_LEN - 1);
 	}
 	return ward_rb_finish(&b);
 }
@@ -387,7 +402,7 @@ static void answer_now(int fd, uint32_t type, uint32_t pid, const struct stat *s
 	respond(fd, verdict);
 	if ((broker_mask() >> type) & 1) {
 		static _Alignas(8) uint8_t base[WARD_REC_MAX];
-		size_t n = build_base(base, sizeof(base), type, pid, fd, st);
+		size_t n = build_base(base, sizeof(base), type, pid, fd, st, NULL);
 		notify_result(type, base, n, verdict, "wardd", reason, mono_ns() - t0);
 	}
 	close(fd);
@@ -458,6 +473,10 @@ static void settle(struct req *r, struct voter *v, int how, uint32_t verdict)
 		finish(r);
 }
 
+static void set_base(struct req *r, const uint8_t *digest);
+static void deliver(struct req *r);
+static struct req *req_by_id(uint64_t id);
+
 static void on_request(const struct fanotify_event_metadata *m, uint64_t now)
 {
 	int fd = m->fd;
@@ -518,12 +537,6 @@ static void on_request(const struct fanotify_event_metadata *m, uint64_t now)
 	else
 		A.active = r;
 	A.active_tail = r;
-	size_t n = build_base(recbuf, sizeof(recbuf), type, pid, fd, have_st ? &st : NULL);
-	r->base = n ? malloc(n) : NULL;
-	if (r->base) {
-		memcpy(r->base, recbuf, n);
-		r->base_len = n;
-	}
 	r->nvoters = r->nwait = nv;
 	for (int i = 0; i < nv; i++) {
 		struct voter *v = &r->v[i];
@@ -533,11 +546,58 @@ static void on_request(const struct fanotify_event_metadata *m, uint64_t now)
 		v->deadline = now + voters[i].deadline_ns;
 		v->how = H_WAIT;
 	}
-	/* Deliver to each voter; a voter asked about itself, or whose ring is
-	 * full, is settled here (after all deliveries: settling can finish r). */
+	/* An executable is known by its SHA-256: from the cache, or hashed
+	 * by the worker (from this descriptor, so nothing is opened) before
+	 * the clients are asked.  The deadline runs meanwhile. */
+	uint8_t digest[HASHCACHE_DIGEST_LEN];
+	int have_digest = 0;
+	if (type == WARD_EV_AUTH_EXEC && have_st && S_ISREG(st.st_mode)) {
+		have_digest = hashcache_lookup(&st, digest) == 0;
+		if (!have_digest && hashcache_submit(fd, r->id) == 0) {
+			r->hashing = 1;
+			return;
+		}
+	}
+	set_base(r, have_digest ? digest : NULL);
+	deliver(r);
+}
+
+/* Build the request's common record (the process, the file, the digest). */
+static void set_base(struct req *r, const uint8_t *digest)
+{
+	struct stat st, *stp = NULL;
+	if (r->have_key) {
+		memset(&st, 0, sizeof(st));
+		st.st_dev = r->key.dev;
+		st.st_ino = r->key.ino;
+		stp = &st;
+	}
+	if (r->type == WARD_EV_AUTH_EXEC) {
+		if (digest)
+			A.hashed++;
+		else
+			A.unhashed++;
+	}
+	size_t n = build_base(recbuf, sizeof(recbuf), r->type, r->pid, r->fd, stp, digest);
+	free(r->base);
+	r->base = n ? malloc(n) : NULL;
+	r->base_len = 0;
+	if (r->base) {
+		memcpy(r->base, recbuf, n);
+		r->base_len = n;
+	}
+}
+
+/* Ask each voter; a voter asked about itself, or whose ring is full, is
+ * settled here (after all deliveries: settling can finish r). */
+static void deliver(struct req *r)
+{
+	int nv = r->nvoters;
 	for (int i = 0; i < nv; i++) {
 		struct voter *v = &r->v[i];
-		if (v->pid == pid || !r->base) {
+		if (v->how != H_WAIT)
+			continue; /* settled while the file was hashed */
+		if (v->pid == r->pid || !r->base) {
 			v->how = H_SKIP; /* a client is never asked about its own accesses */
 			continue;
 		}
@@ -552,6 +612,7 @@ static void on_request(const struct fanotify_event_metadata *m, uint64_t now)
 			v->how = H_RINGFULL;
 	}
 	uint64_t id = r->id;
+	uint32_t slot = (uint32_t)(r - A.reqs);
 	uint32_t doomed[MAX_VOTERS];
 	int ndoomed = 0;
 	for (int i = 0; i < nv && A.reqs[slot].id == id; i++) {
@@ -569,6 +630,21 @@ static void on_request(const struct fanotify_event_metadata *m, uint64_t now)
 	}
 	for (int i = 0; i < ndoomed; i++)
 		broker_disconnect(doomed[i], "missed too many AUTH deadlines");
+}
+
+void auth_on_hash_done(void)
+{
+	uint64_t cookie;
+	int err;
+	uint8_t digest[HASHCACHE_DIGEST_LEN];
+	while (hashcache_take(&cookie, &err, digest) == 1) {
+		struct req *r = req_by_id(cookie);
+		if (!r || !r->hashing)
+			continue; /* decided meanwhile (deadline, every voter gone) */
+		r->hashing = 0;
+		set_base(r, err ? NULL : digest);
+		deliver(r);
+	}
 }
 
 void auth_on_event(void)
@@ -622,7 +698,8 @@ void auth_tick(void)
 			if (v->how != H_WAIT || now < v->deadline)
 				continue;
 			A.timeouts++;
-			if (broker_strike(v->client_id) && ndoomed < MAX_VOTERS)
+			/* a client never asked (still hashing) is not to blame */
+			if (!r->hashing && broker_strike(v->client_id) && ndoomed < MAX_VOTERS)
 				doomed[ndoomed++] = v->client_id;
 			settle(r, v, H_TIMEOUT, v->def);
 		}
@@ -724,6 +801,8 @@ void auth_status(struct json_object *obj)
 	json_object_object_add(o, "kernel_cached", json_object_new_uint64(A.kernel_cached));
 	json_object_object_add(o, "cache_clears", json_object_new_uint64(A.cache_clears));
 	json_object_object_add(o, "fanotify_overflows", json_object_new_uint64(A.overflow));
+	json_object_object_add(o, "exec_hashed", json_object_new_uint64(A.hashed));
+	json_object_object_add(o, "exec_without_sha256", json_object_new_uint64(A.unhashed));
 	json_object_object_add(o, "latency_p50_us", json_object_new_uint64(lat_percentile(0.5)));
 	json_object_object_add(o, "latency_p99_us", json_object_new_uint64(lat_percentile(0.99)));
 	json_object_object_add(obj, "auth", o);

@@ -40,6 +40,11 @@ struct auth_config {
 int auth_init(int epfd, void *tag, const struct auth_config *cfg);
 /* Whether auth_init() succeeded. */
 int auth_available(void);
+/* Whether a FAN_OPEN_PERM mark is in place: then wardd's main thread must
+ * not open files (it would wait on its own request). */
+int auth_blocks_opens(void);
+/* The hash worker has results (hashcache_done_fd() polled readable). */
+void auth_on_hash_done(void);
 /* The fanotify descriptor polled readable. */
 void auth_on_event(void);
 /* Every loop turn: apply missed deadlines. */

@@ -3,6 +3,10 @@
  * type's own fields; the process fields are common. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -10,8 +14,10 @@
 #include <json-c/json.h>
 
 #include <ward/ward.h>
+#include "auth.h"
 #include "broker.h"
 #include "events.h"
+#include "hashcache.h"
 #include "log.h"
 #include "pipeline.h"
 #include "proctable.h"
@@ -369,6 +375,48 @@ static void add_sys(struct ward_rec_builder *b, const struct kev *k)
 
 /* Process-table side effects that must happen before enrichment (exec: the
  * event describes the new image) and the type's own fields. */
+/*
+ * The executable's SHA-256: from the cache, by the identity the sensor read
+ * from the inode; else hashed now (once per version of the file, bounded by
+ * the cache's size limit) — but only while no FAN_OPEN_PERM mark is in
+ * place: with one, this thread opening a file would wait on its own
+ * permission event.  Then the event goes without a digest (counted); an
+ * AUTH_EXEC subscriber keeps the cache filled, since each exec it is asked
+ * about is hashed (from the request's own descriptor) before it runs.
+ */
+static uint64_t exec_unhashed;
+
+static void add_exec_hash(struct ward_rec_builder *b, const struct kev *k, const struct proc *p)
+{
+	const struct wk_exec *e = &k->p->exec;
+	struct stat st = {0};
+	st.st_dev = makedev((unsigned)(e->dev >> 20), (unsigned)(e->dev & 0xfffff));
+	st.st_ino = e->ino;
+	st.st_size = (off_t)e->size;
+	st.st_mtim.tv_sec = (time_t)(e->mtime_ns / 1000000000ull);
+	st.st_mtim.tv_nsec = (long)(e->mtime_ns % 1000000000ull);
+	st.st_ctim.tv_sec = (time_t)(e->ctime_ns / 1000000000ull);
+	st.st_ctim.tv_nsec = (long)(e->ctime_ns % 1000000000ull);
+	uint8_t d[HASHCACHE_DIGEST_LEN];
+	int have = e->mtime_ns && hashcache_lookup(&st, d) == 0;
+	if (!have && !auth_blocks_opens() && p->exe && p->exe[0] == '/') {
+		int fd = open(p->exe, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+		struct stat fs;
+		/* the same file the kernel ran, not whatever is at the path now */
+		if (fd >= 0 && fstat(fd, &fs) == 0 && fs.st_dev == st.st_dev && fs.st_ino == st.st_ino)
+			have = hashcache_hash_fd(fd, d) == 0;
+		if (fd >= 0)
+			close(fd);
+	}
+	if (!have) {
+		exec_unhashed++;
+		return;
+	}
+	char hex[HASHCACHE_HEX_LEN];
+	hashcache_hex(d, hex);
+	ward_rb_str(b, WARD_F_SHA256, hex, HASHCACHE_HEX_LEN - 1);
+}
+
 static void add_lifecycle(struct ward_rec_builder *b, const struct kev *k)
 {
 	switch (k->h->type) {
@@ -510,6 +558,8 @@ static void on_record(void *data, size_t size)
 		add_process(&b, &k, p);
 		if (type <= WARD_EV_EXIT)
 			add_lifecycle(&b, &k);
+		if (type == WARD_EV_EXEC)
+			add_exec_hash(&b, &k, p);
 		else if (type <= WARD_EV_SYMLINK)
 			add_file(&b, &k, p);
 		else if (type <= WARD_EV_ACCEPT)
@@ -601,6 +651,7 @@ void pipeline_status(struct json_object *obj)
 	json_object_object_add(obj, "events", ev);
 	json_object_object_add(obj, "ringbuf_drops", json_object_new_uint64(total_drops));
 	json_object_object_add(obj, "malformed_records", json_object_new_uint64(malformed));
+	json_object_object_add(obj, "exec_without_sha256", json_object_new_uint64(exec_unhashed));
 	json_object_object_add(obj, "global_seq", json_object_new_uint64(global_seq));
 	json_object_object_add(obj, "processes_tracked", json_object_new_uint64(proctable_count()));
 }

@@ -28,6 +28,7 @@
 #include <ward/ward.h>
 #include "auth.h"
 #include "broker.h"
+#include "hashcache.h"
 #include "log.h"
 #include "netpolicy.h"
 #include "pipeline.h"
@@ -49,6 +50,7 @@ static struct {
 	uint32_t mute_pids[64];
 	int n_mute_pids;
 	struct auth_config auth;
+	uint32_t hash_max_mb;
 	struct broker_auth_cfg bauth;
 	struct json_object *kernel; /* probed once at start */
 } opt;
@@ -74,6 +76,7 @@ static void usage(FILE *f)
 		"      --auth-strikes N    missed deadlines in a minute that disconnect a client (5)\n"
 		"      --auth-max-pending N  requests in flight; beyond, --auth-overflow decides (4096)\n"
 		"      --auth-overflow V   allow (default) or deny\n"
+		"      --hash-max-mb N     executables larger than this get no SHA-256 (64)\n"
 		"  -v, --verbose           debug logging\n"
 		"  -h, --help\n"
 		"wardd runs in the foreground; as a service, systemd's Type=notify is supported.\n",
@@ -106,11 +109,13 @@ static void parse_args(int argc, char **argv)
 		{"auth-dir", required_argument, NULL, 3},      {"auth-deadline-ms", required_argument, NULL, 4},
 		{"auth-deadline-max-ms", required_argument, NULL, 5}, {"auth-strikes", required_argument, NULL, 6},
 		{"auth-max-pending", required_argument, NULL, 7}, {"auth-overflow", required_argument, NULL, 8},
+		{"hash-max-mb", required_argument, NULL, 9},
 		{NULL, 0, NULL, 0}};
 	const char *env = getenv("WARD_RUNTIME_DIR");
 	opt.runtime_dir = env && *env ? env : WARD_DEFAULT_RUNTIME_DIR;
 	opt.ring_mb = 16;
 	opt.client_ring_kb = 8192;
+	opt.hash_max_mb = 64;
 	opt.bauth = (struct broker_auth_cfg){.deadline_ms = 1000, .deadline_max_ms = 10000, .strikes = 5};
 	opt.auth = (struct auth_config){.max_pending = 4096, .overflow_verdict = WARD_VERDICT_ALLOW,
 					.deny_cache_ms = 2000, .kernel_cache_max = 16384};
@@ -152,6 +157,7 @@ static void parse_args(int argc, char **argv)
 				fatalx("--auth-overflow is allow or deny");
 			opt.auth.overflow_verdict = strcmp(optarg, "deny") == 0;
 			break;
+		case 9: opt.hash_max_mb = number(optarg, 1, 65536, "--hash-max-mb"); break;
 		case 'v': log_verbose = 1; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); exit(2);
@@ -206,6 +212,9 @@ static struct json_object *status_json(void)
 	json_object_object_add(o, "sensors", sensors);
 	broker_status(o);
 	auth_status(o);
+	struct json_object *hc = json_object_new_object();
+	hashcache_status(hc);
+	json_object_object_add(o, "sha256_cache", hc);
 	struct json_object *np = json_object_new_object();
 	netpolicy_status(np);
 	json_object_object_add(o, "net_policy", np);
@@ -228,7 +237,7 @@ static int add_fd(int epfd, int fd, void *tag)
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
-static int tag_ring, tag_signal, tag_fanotify, tag_netpolicy;
+static int tag_ring, tag_signal, tag_fanotify, tag_netpolicy, tag_hash;
 
 static void run(int epfd, int sfd)
 {
@@ -250,6 +259,8 @@ static void run(int epfd, int sfd)
 				}
 			} else if (tag == &tag_fanotify) {
 				auth_on_event();
+			} else if (tag == &tag_hash) {
+				auth_on_hash_done();
 			} else if (tag == &tag_netpolicy) {
 				netpolicy_poll(pipeline_on_net_enforce, NULL);
 			} else if (tag != &tag_ring) {
@@ -327,6 +338,10 @@ int main(int argc, char **argv)
 	opt.kernel = json_object_new_object();
 	sensors_probe_kernel(opt.kernel);
 
+	if ((err = hashcache_init(0, (uint64_t)opt.hash_max_mb << 20)))
+		fatalx("SHA-256 cache: %s", strerror(-err));
+	if (add_fd(epfd, hashcache_done_fd(), &tag_hash))
+		fatal("epoll_ctl");
 	if ((err = auth_init(epfd, &tag_fanotify, &opt.auth)))
 		log_warnx("no AUTH_EXEC/AUTH_OPEN: fanotify: %s", strerror(-err));
 	/* Network rules apply where wardd reports: its scope, or everywhere. */
@@ -355,6 +370,7 @@ int main(int argc, char **argv)
 	broker_shutdown();
 	auth_stop();
 	netpolicy_stop();
+	hashcache_free();
 	sensors_stop();
 	json_object_put(opt.kernel);
 	proctable_free();

@@ -8,7 +8,10 @@
  * The broker and the sensors are stubbed: every type is subscribed, and each
  * record wardd would deliver is checked instead.
  */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 
 #include <ward/ward.h>
@@ -19,6 +22,16 @@
 #include "record.h"
 
 const char *broker_client_name(uint32_t client_id) { (void)client_id; return "fuzz"; }
+/* Never open the files fuzzed exec records name: as if AUTH_OPEN were
+ * marked, which leaves only the cache lookup. */
+int auth_blocks_opens(void) { return 1; }
+int hashcache_lookup(const struct stat *st, uint8_t out[32]) { (void)st; memset(out, 0xab, 32); return 0; }
+int hashcache_hash_fd(int fd, uint8_t out[32]) { (void)fd; (void)out; return -EFBIG; }
+void hashcache_hex(const uint8_t d[32], char out[65])
+{
+	for (int i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
 uint64_t broker_mask(void)
 {
 	return ~0ull;

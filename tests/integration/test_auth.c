@@ -37,6 +37,7 @@ struct voter {
 	uint32_t default_verdict;
 	uint32_t deadline_ms;
 	const char *deny_path;  /* deny requests for this path, allow the rest */
+	const char *deny_sha256; /* deny executables with this digest */
 	int silent;             /* never answer */
 	int cache;              /* answer with WARD_RESPOND_CACHE */
 	const char *count_path; /* count requests for this path */
@@ -66,8 +67,12 @@ static void *voter_main(void *arg)
 			v->requests++;
 		if (v->silent)
 			continue;
-		uint32_t verdict = v->deny_path && path && strcmp(path, v->deny_path) == 0 ? WARD_VERDICT_DENY
-											 : WARD_VERDICT_ALLOW;
+		const char *sha = NULL;
+		ward_event_str(ev, WARD_F_SHA256, &sha, NULL);
+		uint32_t verdict = (v->deny_path && path && strcmp(path, v->deny_path) == 0) ||
+					   (v->deny_sha256 && sha && strcmp(sha, v->deny_sha256) == 0)
+				   ? WARD_VERDICT_DENY
+				   : WARD_VERDICT_ALLOW;
 		ward_client_respond(v->c, id, verdict, v->cache ? WARD_RESPOND_CACHE : 0);
 	}
 	return NULL;
@@ -181,6 +186,55 @@ static void exec_denied_by_path(void **state)
 	pid = run_child(do_exec, path_b, &st);
 	assert_int_equal(exit_code(st), 0);
 	free((void *)expect_result(WARD_EV_AUTH_EXEC, pid, path_b, WARD_VERDICT_ALLOW, "block-exec", "client"));
+	voter_stop(&v);
+}
+
+/* sha256sum's answer for @path */
+static void sha256_of(const char *path, char out[65])
+{
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "sha256sum '%s'", path);
+	FILE *f = popen(cmd, "r");
+	assert_non_null(f);
+	assert_int_equal(fscanf(f, "%64s", out), 1);
+	pclose(f);
+}
+
+static void exec_denied_by_sha256(void **state)
+{
+	(void)state;
+	/* two different binaries (a byte past the ELF's end changes the digest,
+	 * not what runs), then the denied one under a name nobody denies */
+	paths("variant-true", "renamed-variant");
+	copy_true(path_a);
+	int fd = open(path_a, O_WRONLY | O_APPEND);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "ward", 4), 4);
+	close(fd);
+	char want[65];
+	sha256_of(path_a, want);
+	assert_int_equal(rename(path_a, path_b), 0);
+	char other[256];
+	snprintf(other, sizeof(other), "%s/plain-true", harness_auth_dir());
+	copy_true(other);
+	struct voter v = {.name = "block-sha", .type = WARD_EV_AUTH_EXEC, .deny_sha256 = want};
+	voter_start(&v);
+	int st;
+	pid_t pid = run_child(do_exec, path_b, &st);
+	assert_int_equal(exit_code(st), EPERM);
+	const ward_event *ev = expect_result(WARD_EV_AUTH_EXEC, pid, path_b, WARD_VERDICT_DENY, "block-sha", "client");
+	assert_string_equal(ev_str(ev, WARD_F_SHA256), want);
+	free((void *)ev);
+	pid = run_child(do_exec, other, &st);
+	assert_int_equal(exit_code(st), 0);
+	free((void *)expect_result(WARD_EV_AUTH_EXEC, pid, other, WARD_VERDICT_ALLOW, "block-sha", "client"));
+	/* the exec event (NOTIFY) carries the digest too */
+	char want_other[65];
+	sha256_of(other, want_other);
+	ev = expect_event(WARD_EV_EXEC, pid, NULL);
+	assert_non_null(ev);
+	assert_string_equal(ev_str(ev, WARD_F_SHA256), want_other);
+	free((void *)ev);
 	voter_stop(&v);
 }
 
@@ -486,6 +540,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(exec_denied_by_path),
+		cmocka_unit_test(exec_denied_by_sha256),
 		cmocka_unit_test(open_denied_by_path),
 		cmocka_unit_test(one_allows_one_denies),
 		cmocka_unit_test(silent_client_fail_closed),
