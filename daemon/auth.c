@@ -62,6 +62,7 @@ struct voter {
 	uint8_t how;
 	uint8_t verdict;
 	uint8_t cache;       /* answered with WARD_RESPOND_CACHE */
+	uint8_t want_file;   /* gets the file's descriptor */
 };
 
 struct cache_key {
@@ -122,7 +123,7 @@ static struct {
 	/* counters */
 	uint64_t requests[WARD_EV_MAX_], allowed, denied, timeouts, overflow, self_allowed,
 		no_client, bcache_hits, kernel_cached, kernel_flushes, late_votes, queue_overflows,
-		cache_clears, ring_full, hashed, unhashed;
+		cache_clears, ring_full, hashed, unhashed, files_unsent;
 	uint64_t lat[LAT_BUCKETS];
 } A = {.fd = -1};
 
@@ -543,6 +544,7 @@ static void on_request(const struct fanotify_event_metadata *m, uint64_t now)
 		v->client_id = voters[i].client_id;
 		v->pid = voters[i].pid;
 		v->def = (uint8_t)voters[i].default_verdict;
+		v->want_file = (uint8_t)voters[i].want_file;
 		v->deadline = now + voters[i].deadline_ns;
 		v->how = H_WAIT;
 	}
@@ -608,6 +610,10 @@ static void deliver(struct req *r)
 		ward_rb_u64(&b, WARD_F_DEADLINE, v->deadline);
 		size_t len = ward_rb_finish(&b);
 		pipeline_stamp(recbuf, real_ns());
+		/* the descriptor first, so it is there when the client reads the
+		 * request; without it (socket full) the request still goes */
+		if (v->want_file && broker_send_file(v->client_id, r->id, r->fd))
+			A.files_unsent++;
 		if (!len || broker_send_to(v->client_id, recbuf, len))
 			v->how = H_RINGFULL;
 	}
@@ -802,6 +808,7 @@ void auth_status(struct json_object *obj)
 	json_object_object_add(o, "cache_clears", json_object_new_uint64(A.cache_clears));
 	json_object_object_add(o, "fanotify_overflows", json_object_new_uint64(A.overflow));
 	json_object_object_add(o, "exec_hashed", json_object_new_uint64(A.hashed));
+	json_object_object_add(o, "files_not_sent", json_object_new_uint64(A.files_unsent));
 	json_object_object_add(o, "exec_without_sha256", json_object_new_uint64(A.unhashed));
 	json_object_object_add(o, "latency_p50_us", json_object_new_uint64(lat_percentile(0.5)));
 	json_object_object_add(o, "latency_p99_us", json_object_new_uint64(lat_percentile(0.99)));

@@ -77,6 +77,7 @@ struct client {
 	/* authorization */
 	uint64_t auth_mask;      /* AUTH types this client answers */
 	uint64_t auth_deny_mask; /* of those, fail-closed */
+	uint64_t auth_file_mask; /* of those, the ones it gets descriptors for */
 	uint64_t deadline_ns;    /* its time per request */
 	long strike_window;      /* monotonic s the current window began */
 	unsigned strikes;        /* missed deadlines in that window */
@@ -506,7 +507,7 @@ static const char *on_subscribe(struct client *c, const void *body)
 	if (!c->welcomed)
 		return "SUBSCRIBE before HELLO";
 	if ((s->notify_mask & ~valid) || (s->auth_mask & ~AUTH_TYPES) ||
-	    (s->auth_deny_mask & ~s->auth_mask) || s->reserved) {
+	    (s->auth_deny_mask & ~s->auth_mask) || (s->auth_file_mask & ~s->auth_mask) || s->reserved) {
 		/* a well-formed request for something that does not exist: say so */
 		return reply(c, -EINVAL) ? "cannot send REPLY" : NULL;
 	}
@@ -519,6 +520,10 @@ static const char *on_subscribe(struct client *c, const void *body)
 		return reply(c, -EAGAIN) ? "cannot send REPLY" : NULL;
 	if (s->auth_mask && !auth_available())
 		return reply(c, -EOPNOTSUPP) ? "cannot send REPLY" : NULL;
+	/* Descriptors of any file on the machine: root's clients only, until
+	 * manifests grant it as an entitlement. */
+	if (s->auth_file_mask && c->uid != 0)
+		return reply(c, -EPERM) ? "cannot send REPLY" : NULL;
 	uint32_t ms = s->deadline_ms ? s->deadline_ms : B.auth.deadline_ms;
 	if (ms > B.auth.deadline_max_ms)
 		ms = B.auth.deadline_max_ms;
@@ -530,6 +535,7 @@ static const char *on_subscribe(struct client *c, const void *body)
 	c->mask = s->notify_mask;
 	c->auth_mask = s->auth_mask;
 	c->auth_deny_mask = s->auth_deny_mask;
+	c->auth_file_mask = s->auth_file_mask;
 	c->deadline_ns = (uint64_t)ms * 1000000ull;
 	/* Cached verdicts were given without this client: it must be asked. */
 	if (added)
@@ -845,6 +851,7 @@ int broker_auth_voters(uint32_t type, struct auth_voter *v, int max)
 		v[n].pid = (uint32_t)c->pid;
 		v[n].deadline_ns = c->deadline_ns;
 		v[n].default_verdict = (c->auth_deny_mask >> type) & 1 ? WARD_VERDICT_DENY : WARD_VERDICT_ALLOW;
+		v[n].want_file = (c->auth_file_mask >> type) & 1;
 		n++;
 	}
 	return n;
@@ -870,6 +877,15 @@ int broker_send_to(uint32_t client_id, void *rec, size_t size)
 	c->delivered++;
 	publish(c); /* a request waits on it: no batching */
 	return 0;
+}
+
+int broker_send_file(uint32_t client_id, uint64_t auth_id, int fd)
+{
+	struct client *c = client_by_id(client_id);
+	if (!c)
+		return -ENOENT;
+	struct ward_msg_file f = {.auth_id = auth_id};
+	return send_msg(c, WARD_MSG_FILE, &f, sizeof(f), &fd, 1) ? -EAGAIN : 0;
 }
 
 const char *broker_client_name(uint32_t client_id)

@@ -50,12 +50,16 @@ struct auth_voter {
 	uint32_t pid;             /* the client's own process: never asked about itself */
 	uint64_t deadline_ns;     /* relative */
 	uint32_t default_verdict; /* enum ward_verdict */
+	int want_file;            /* gets a descriptor of the file (WARD_AUTH_FILE) */
 };
 /* The clients that answer @type (at most @max).  Returns how many. */
 int broker_auth_voters(uint32_t type, struct auth_voter *v, int max);
 /* Put a request record into one client's ring and wake it.  Returns 0,
  * -ENOSPC (ring full), -ENOENT (client gone). */
 int broker_send_to(uint32_t client_id, void *rec, size_t size);
+/* Send @fd (the file of request @auth_id) to a client that asked for it.
+ * Returns 0, -ENOENT (gone), -EAGAIN (its socket is full). */
+int broker_send_file(uint32_t client_id, uint64_t auth_id, int fd);
 /* A client's name ("(gone)" if it is not connected).  Static until the next
  * broker call. */
 const char *broker_client_name(uint32_t client_id);

@@ -38,6 +38,7 @@ _Static_assert(WARD_EV_MAX_ <= 64, "notify_mask holds one bit per event type");
 #define RING_MIN (1ull << 12)  /* sanity bounds on the ring wardd offers */
 #define RING_MAX (1ull << 30)
 #define WELCOME_NFDS 3
+#define FILES_MAX 64           /* file descriptors of requests kept until taken */
 
 struct ward_client {
 	int sock;
@@ -58,6 +59,10 @@ struct ward_client {
 	uint32_t client_id;
 	/* the whole subscription, re-sent on every change of either part */
 	struct ward_msg_subscribe sub;
+	/* descriptors wardd sent with AUTH requests, until taken (oldest
+	 * replaced, and closed, when more arrive) */
+	struct { uint64_t auth_id; int fd; } files[FILES_MAX];
+	unsigned files_next;
 };
 
 /* ---- control socket ---- */
@@ -164,53 +169,124 @@ static void close_fds(int *fds, size_t n)
 			close(fds[i]);
 }
 
-/*
- * Receive one message of @type into @body (@cap bytes).  *len gets the body
- * length.  If @fds is given, exactly @nfds descriptors must come with it;
- * otherwise none may.  On error no descriptor is left open.
- */
-static int msg_recv(int fd, uint16_t type, void *body, size_t cap, size_t *len,
-		    int *fds, size_t nfds)
+/* Keep the descriptor wardd sent with request @auth_id. */
+static void file_stash(ward_client *c, uint64_t auth_id, int fd)
 {
-	struct ward_msg m;
-	struct iovec iov[2] = {
-		{ .iov_base = &m, .iov_len = sizeof(m) },
-		{ .iov_base = body, .iov_len = cap },
-	};
-	union {
-		struct cmsghdr align;
-		uint8_t buf[CMSG_SPACE(sizeof(int) * WELCOME_NFDS)];
-	} ctrl;
-	struct msghdr mh = {
-		.msg_iov = iov, .msg_iovlen = 2,
-		.msg_control = ctrl.buf, .msg_controllen = sizeof(ctrl.buf),
-	};
-	ssize_t n;
-	do
-		n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return io_error(errno);
-	if (n == 0)
-		return -EPIPE;
-	size_t got = take_fds(&mh, fds, nfds, fds != NULL);
-	bool ok = !(mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) &&
-		  (size_t)n >= sizeof(m) && m.magic == WARD_MSG_MAGIC &&
-		  m.type == type && m.len == (size_t)n && got == (fds ? nfds : 0);
-	if (!ok) {
-		if (fds)
-			close_fds(fds, got < nfds ? got : nfds);
+	unsigned i = c->files_next++ % FILES_MAX;
+	if (c->files[i].fd >= 0)
+		close(c->files[i].fd);
+	c->files[i].auth_id = auth_id;
+	c->files[i].fd = fd;
+}
+
+/* A FILE message (@n bytes read into @m and @body, @got descriptors in @fds):
+ * stash it.  Returns 0 or -EPROTO (descriptors closed). */
+static int file_msg(ward_client *c, const struct ward_msg *m, const void *body, ssize_t n,
+		    int *fds, size_t got, bool truncated)
+{
+	struct ward_msg_file f;
+	if (truncated || m->len != (size_t)n || (size_t)n != sizeof(*m) + sizeof(f) || got != 1) {
+		close_fds(fds, got);
 		return -EPROTO;
 	}
-	*len = (size_t)n - sizeof(m);
+	memcpy(&f, body, sizeof(f));
+	file_stash(c, f.auth_id, fds[0]);
 	return 0;
 }
 
+/*
+ * Receive one message of @type into @body (@cap bytes, at least 8).  *len
+ * gets the body length.  If @fds is given, exactly @nfds descriptors must
+ * come with it; otherwise none may.  FILE messages (descriptors of AUTH
+ * requests, sent whenever wardd asks) met on the way are stashed.  On error
+ * no descriptor is left open.
+ */
+static int msg_recv(ward_client *c, uint16_t type, void *body, size_t cap, size_t *len,
+		    int *fds, size_t nfds)
+{
+	for (;;) {
+		struct ward_msg m;
+		struct iovec iov[2] = {
+			{ .iov_base = &m, .iov_len = sizeof(m) },
+			{ .iov_base = body, .iov_len = cap },
+		};
+		union {
+			struct cmsghdr align;
+			uint8_t buf[CMSG_SPACE(sizeof(int) * WELCOME_NFDS)];
+		} ctrl;
+		struct msghdr mh = {
+			.msg_iov = iov, .msg_iovlen = 2,
+			.msg_control = ctrl.buf, .msg_controllen = sizeof(ctrl.buf),
+		};
+		ssize_t n;
+		do
+			n = recvmsg(c->sock, &mh, MSG_CMSG_CLOEXEC);
+		while (n < 0 && errno == EINTR);
+		if (n < 0)
+			return io_error(errno);
+		if (n == 0)
+			return -EPIPE;
+		bool truncated = (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0;
+		if ((size_t)n >= sizeof(m) && m.magic == WARD_MSG_MAGIC && m.type == WARD_MSG_FILE &&
+		    type != WARD_MSG_FILE) {
+			int ffds[WELCOME_NFDS];
+			size_t got = take_fds(&mh, ffds, WELCOME_NFDS, true);
+			int r = file_msg(c, &m, body, n, ffds, got < WELCOME_NFDS ? got : WELCOME_NFDS, truncated);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		size_t got = take_fds(&mh, fds, nfds, fds != NULL);
+		bool ok = !truncated && (size_t)n >= sizeof(m) && m.magic == WARD_MSG_MAGIC &&
+			  m.type == type && m.len == (size_t)n && got == (fds ? nfds : 0);
+		if (!ok) {
+			if (fds)
+				close_fds(fds, got < nfds ? got : nfds);
+			return -EPROTO;
+		}
+		*len = (size_t)n - sizeof(m);
+		return 0;
+	}
+}
+
+/* Read every FILE message waiting on the socket, without blocking.  Any
+ * other message now is a protocol error: no request is outstanding. */
+static int drain_files(ward_client *c)
+{
+	for (;;) {
+		struct ward_msg m;
+		uint8_t body[sizeof(struct ward_msg_file)];
+		struct iovec iov[2] = { { &m, sizeof(m) }, { body, sizeof(body) } };
+		union {
+			struct cmsghdr align;
+			uint8_t buf[CMSG_SPACE(sizeof(int) * WELCOME_NFDS)];
+		} ctrl;
+		struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2,
+				     .msg_control = ctrl.buf, .msg_controllen = sizeof(ctrl.buf) };
+		ssize_t n = recvmsg(c->sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+		if (n < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : io_error(errno);
+		if (n == 0)
+			return -EPIPE;
+		int fds[WELCOME_NFDS];
+		size_t got = take_fds(&mh, fds, WELCOME_NFDS, true);
+		if (got > WELCOME_NFDS)
+			got = WELCOME_NFDS;
+		if ((size_t)n < sizeof(m) || m.magic != WARD_MSG_MAGIC || m.type != WARD_MSG_FILE) {
+			close_fds(fds, got);
+			return -EPROTO;
+		}
+		int r = file_msg(c, &m, body, n, fds, got, (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0);
+		if (r < 0)
+			return r;
+	}
+}
+
 /* A fixed-size reply whose body is exactly @size bytes. */
-static int msg_recv_fixed(int fd, uint16_t type, void *body, size_t size, int *fds, size_t nfds)
+static int msg_recv_fixed(ward_client *c, uint16_t type, void *body, size_t size, int *fds, size_t nfds)
 {
 	size_t len;
-	int r = msg_recv(fd, type, body, size, &len, fds, nfds);
+	int r = msg_recv(c, type, body, size, &len, fds, nfds);
 	if (r < 0)
 		return r;
 	if (len != size) {
@@ -315,7 +391,7 @@ static int handshake(ward_client *c, const char *name)
 
 	struct ward_msg_welcome w;
 	int fds[WELCOME_NFDS];
-	r = msg_recv_fixed(c->sock, WARD_MSG_WELCOME, &w, sizeof(w), fds, WELCOME_NFDS);
+	r = msg_recv_fixed(c, WARD_MSG_WELCOME, &w, sizeof(w), fds, WELCOME_NFDS);
 	if (r < 0)
 		return r;
 	c->wake_fd = fds[2];
@@ -363,6 +439,8 @@ int ward_client_new(ward_client **ret, const char *name)
 	if (!c)
 		return -ENOMEM;
 	c->sock = c->wake_fd = c->kick_fd = c->poll_fd = -1;
+	for (unsigned i = 0; i < FILES_MAX; i++)
+		c->files[i].fd = -1;
 	int r = sock_connect(&c->sock);
 	if (r == 0)
 		r = handshake(c, name);
@@ -392,6 +470,9 @@ ward_client *ward_client_free(ward_client *c)
 		close(c->kick_fd);
 	if (c->sock >= 0)
 		close(c->sock);
+	for (unsigned i = 0; i < FILES_MAX; i++)
+		if (c->files[i].fd >= 0)
+			close(c->files[i].fd);
 	free(c);
 	return NULL;
 }
@@ -406,7 +487,7 @@ static int request_value(ward_client *c, uint16_t type, const void *body, size_t
 	if (r < 0)
 		return request_failed(c, r);
 	struct ward_msg_reply rep;
-	r = msg_recv_fixed(c->sock, WARD_MSG_REPLY, &rep, sizeof(rep), NULL, 0);
+	r = msg_recv_fixed(c, WARD_MSG_REPLY, &rep, sizeof(rep), NULL, 0);
 	if (r < 0)
 		return request_failed(c, r);
 	if (rep.error > 0)
@@ -450,16 +531,18 @@ int ward_client_subscribe_auth(ward_client *c, const struct ward_auth_sub *subs,
 	if (!c || (n && !subs))
 		return -EINVAL;
 	struct ward_msg_subscribe sub = c->sub;
-	sub.auth_mask = sub.auth_deny_mask = 0;
+	sub.auth_mask = sub.auth_deny_mask = sub.auth_file_mask = 0;
 	sub.deadline_ms = deadline_ms;
 	for (size_t i = 0; i < n; i++) {
 		uint32_t t = subs[i].type;
 		if ((t != WARD_EV_AUTH_EXEC && t != WARD_EV_AUTH_OPEN) ||
-		    subs[i].default_verdict > WARD_VERDICT_DENY)
+		    subs[i].default_verdict > WARD_VERDICT_DENY || (subs[i].flags & ~WARD_AUTH_FILE))
 			return -EINVAL;
 		sub.auth_mask |= 1ull << t;
 		if (subs[i].default_verdict == WARD_VERDICT_DENY)
 			sub.auth_deny_mask |= 1ull << t;
+		if (subs[i].flags & WARD_AUTH_FILE)
+			sub.auth_file_mask |= 1ull << t;
 	}
 	return send_subscription(c, &sub);
 }
@@ -505,7 +588,7 @@ int ward_client_status_json(ward_client *c, char **ret)
 		free(buf);
 		return request_failed(c, r);
 	}
-	r = msg_recv(c->sock, WARD_MSG_STATUS_REPLY, buf, cap, &len, NULL, 0);
+	r = msg_recv(c, WARD_MSG_STATUS_REPLY, buf, cap, &len, NULL, 0);
 	if (r == 0 && memchr(buf, '\0', len))
 		r = -EPROTO; /* the body is text without NUL */
 	if (r < 0) {
@@ -612,7 +695,7 @@ static int sock_check(ward_client *c, short revents)
 	ssize_t n = recv(c->sock, &b, 1, MSG_PEEK | MSG_DONTWAIT);
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
 		return -EPIPE;
-	return n > 0 ? -EPROTO : 0;
+	return n > 0 ? drain_files(c) : 0; /* only FILE messages may come unasked */
 }
 
 /* Empty the wake-up pipe and the kick eventfd (both non-blocking, both
@@ -795,6 +878,26 @@ int ward_event_u64(const ward_event *ev, uint32_t f, uint64_t *out)
 	if (r == 0)
 		*out = v;
 	return r;
+}
+
+int ward_client_take_file(ward_client *c, const ward_event *ev)
+{
+	if (!c || !ev)
+		return -EINVAL;
+	uint64_t id;
+	if (ward_event_u64(ev, WARD_F_AUTH_ID, &id) < 0)
+		return -ENOENT;
+	/* wardd sends the descriptor before it puts the request in the ring */
+	int r = drain_files(c);
+	if (r < 0)
+		return r;
+	for (unsigned i = 0; i < FILES_MAX; i++)
+		if (c->files[i].fd >= 0 && c->files[i].auth_id == id) {
+			int fd = c->files[i].fd;
+			c->files[i].fd = -1;
+			return fd;
+		}
+	return -ENOENT;
 }
 
 int ward_client_add_net_rule(ward_client *c, const struct ward_net_rule *r, uint32_t *rule_id)

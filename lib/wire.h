@@ -24,6 +24,12 @@
  *      wardd  -> client  REPLY      struct ward_msg_reply, value = the rule id
  *      client -> wardd   NET_RULE_REMOVE  struct ward_msg_net_rule_remove
  *      wardd  -> client  REPLY      struct ward_msg_reply
+ *      wardd  -> client  FILE       struct ward_msg_file + SCM_RIGHTS [fd]
+ *
+ *    FILE is the one message wardd sends unasked: the read-only descriptor
+ *    of the file an AUTH request is about, to a client that asked for it
+ *    (WARD_AUTH_FILE), sent just before the request goes into the ring.  It
+ *    may arrive while the client waits for a REPLY; libward keeps it aside.
  *
  *    Requests are answered in order; the client waits for each answer.
  *    VERDICT is the exception: it gets no answer, so a client can send it
@@ -80,6 +86,7 @@ enum ward_msg_type {
 	WARD_MSG_CLEAR_CACHE = 8,
 	WARD_MSG_NET_RULE_ADD = 9,
 	WARD_MSG_NET_RULE_REMOVE = 10,
+	WARD_MSG_FILE = 11,
 };
 
 struct ward_msg {
@@ -108,6 +115,11 @@ struct ward_msg_subscribe {
 	uint64_t auth_deny_mask; /* of those, the ones whose default is DENY */
 	uint32_t deadline_ms;    /* per request; 0 = wardd's default */
 	uint32_t reserved;       /* 0 */
+	uint64_t auth_file_mask; /* of the AUTH types, those it wants descriptors for */
+};
+
+struct ward_msg_file {
+	uint64_t auth_id;
 };
 
 struct ward_msg_verdict {

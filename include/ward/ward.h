@@ -243,11 +243,17 @@ enum ward_verdict {
 				   file is modified: wardd may answer the same
 				   request itself, in the kernel, from now on */
 
-/* One AUTH subscription: the type and the verdict taken when the client
- * misses its deadline (fail-open: WARD_VERDICT_ALLOW; fail-closed: DENY). */
+/* ward_auth_sub flags */
+#define WARD_AUTH_FILE 0x1u /* with each request, a read-only descriptor of the
+			       file (see ward_client_take_file()); needs the
+			       entitlement (today: the client runs as root) */
+
+/* One AUTH subscription: the type, the verdict taken when the client misses
+ * its deadline (fail-open: WARD_VERDICT_ALLOW; fail-closed: DENY), flags. */
 struct ward_auth_sub {
 	uint32_t type;            /* WARD_EV_AUTH_EXEC or WARD_EV_AUTH_OPEN */
 	uint32_t default_verdict; /* enum ward_verdict */
+	uint32_t flags;           /* 0 or WARD_AUTH_FILE */
 };
 
 /*
@@ -257,9 +263,11 @@ struct ward_auth_sub {
  * @deadline_ms: time the client needs per request, 0 for wardd's default
  *        (1000 ms); wardd caps it at its configured maximum (at most 10 s).
  * Independent of ward_client_subscribe() (the NOTIFY subscription).
- * Returns 0, -EINVAL for a type that is not AUTH-capable or a default that
- * is not a verdict (subscription unchanged), -EAGAIN as for
- * ward_client_subscribe(), -EPIPE, or another negative errno.
+ * Returns 0, -EINVAL for a type that is not AUTH-capable, a default that
+ * is not a verdict or an unknown flag (subscription unchanged), -EPERM for
+ * WARD_AUTH_FILE without the entitlement, -EOPNOTSUPP when wardd has no
+ * fanotify, -EAGAIN as for ward_client_subscribe(), -EPIPE, or another
+ * negative errno.
  */
 int ward_client_subscribe_auth(ward_client *c, const struct ward_auth_sub *subs, size_t n,
 			       uint32_t deadline_ms);
@@ -267,6 +275,18 @@ int ward_client_subscribe_auth(ward_client *c, const struct ward_auth_sub *subs,
 /* ward_event_is_auth() — 1 if @ev is a request waiting for this client's
  * verdict, 0 if it is a notification. */
 int ward_event_is_auth(const ward_event *ev);
+
+/*
+ * ward_client_take_file() — the read-only descriptor of the file request
+ * @ev is about (subscribed with WARD_AUTH_FILE), so a content scanner reads
+ * exactly what is being opened or executed, never a path that may have
+ * changed.  Reading it raises no AUTH request of its own.  The caller owns
+ * the descriptor (close it).  Take it before answering: libward keeps the
+ * descriptors of the last 64 requests only.  Returns the descriptor, or
+ * -ENOENT (none came: not asked for, not entitled, or the client's socket
+ * was full), -EPIPE, -EPROTO.
+ */
+int ward_client_take_file(ward_client *c, const ward_event *ev);
 
 /*
  * ward_client_respond() — answer the AUTH request @auth_id (the event's

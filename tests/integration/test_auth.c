@@ -38,6 +38,9 @@ struct voter {
 	uint32_t deadline_ms;
 	const char *deny_path;  /* deny requests for this path, allow the rest */
 	const char *deny_sha256; /* deny executables with this digest */
+	const char *scan_marker; /* read the file through its descriptor: deny if it holds this */
+	volatile int files;     /* descriptors received */
+	volatile int read_only; /* every one of them refused a write */
 	int silent;             /* never answer */
 	int cache;              /* answer with WARD_RESPOND_CACHE */
 	const char *count_path; /* count requests for this path */
@@ -73,6 +76,19 @@ static void *voter_main(void *arg)
 					   (v->deny_sha256 && sha && strcmp(sha, v->deny_sha256) == 0)
 				   ? WARD_VERDICT_DENY
 				   : WARD_VERDICT_ALLOW;
+		if (v->scan_marker) {
+			int fd = ward_client_take_file(v->c, ev);
+			if (fd >= 0) {
+				char buf[4096] = {0};
+				ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+				if (n > 0 && strstr(buf, v->scan_marker))
+					verdict = WARD_VERDICT_DENY;
+				v->files++;
+				if (write(fd, "x", 1) < 0 && errno == EBADF)
+					v->read_only++;
+				close(fd);
+			}
+		}
 		ward_client_respond(v->c, id, verdict, v->cache ? WARD_RESPOND_CACHE : 0);
 	}
 	return NULL;
@@ -81,7 +97,8 @@ static void *voter_main(void *arg)
 static void voter_start(struct voter *v)
 {
 	assert_int_equal(ward_client_new(&v->c, v->name), 0);
-	struct ward_auth_sub sub = {.type = v->type, .default_verdict = v->default_verdict};
+	struct ward_auth_sub sub = {.type = v->type, .default_verdict = v->default_verdict,
+				    .flags = v->scan_marker ? WARD_AUTH_FILE : 0};
 	assert_int_equal(ward_client_subscribe_auth(v->c, &sub, 1, v->deadline_ms), 0);
 	v->stop = 0;
 	assert_int_equal(pthread_create(&v->thread, NULL, voter_main, v), 0);
@@ -253,6 +270,34 @@ static void open_denied_by_path(void **state)
 	pid = run_child(do_open, path_b, &st);
 	assert_int_equal(exit_code(st), 0);
 	free((void *)expect_result(WARD_EV_AUTH_OPEN, pid, path_b, WARD_VERDICT_ALLOW, "block-open", "client"));
+	voter_stop(&v);
+}
+
+/* A content scanner: decides on what the file holds, read through the
+ * descriptor wardd passed (no reopening by path). */
+static void open_denied_by_content(void **state)
+{
+	(void)state;
+	paths("infected", "clean");
+	int fd = open(path_a, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "hello X5O-WARD-TEST-SIGNATURE bye", 33), 33);
+	close(fd);
+	fd = open(path_b, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "hello", 5), 5);
+	close(fd);
+	struct voter v = {.name = "scanner", .type = WARD_EV_AUTH_OPEN, .scan_marker = "X5O-WARD-TEST"};
+	voter_start(&v);
+	int st;
+	pid_t pid = run_child(do_open, path_a, &st);
+	assert_int_equal(exit_code(st), EPERM);
+	free((void *)expect_result(WARD_EV_AUTH_OPEN, pid, path_a, WARD_VERDICT_DENY, "scanner", "client"));
+	pid = run_child(do_open, path_b, &st);
+	assert_int_equal(exit_code(st), 0);
+	free((void *)expect_result(WARD_EV_AUTH_OPEN, pid, path_b, WARD_VERDICT_ALLOW, "scanner", "client"));
+	assert_int_equal(v.files, 2);
+	assert_int_equal(v.read_only, 2);
 	voter_stop(&v);
 }
 
@@ -542,6 +587,7 @@ int main(void)
 		cmocka_unit_test(exec_denied_by_path),
 		cmocka_unit_test(exec_denied_by_sha256),
 		cmocka_unit_test(open_denied_by_path),
+		cmocka_unit_test(open_denied_by_content),
 		cmocka_unit_test(one_allows_one_denies),
 		cmocka_unit_test(silent_client_fail_closed),
 		cmocka_unit_test(silent_client_fail_open),
