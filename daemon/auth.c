@@ -36,6 +36,9 @@
 #include "pipeline.h"
 #include "record.h"
 
+#ifndef FAN_MARK_IGNORE
+#define FAN_MARK_IGNORE 0x00000400 /* Linux 6.0 */
+#endif
 #ifndef FAN_MARK_EVICTABLE
 #define FAN_MARK_EVICTABLE 0x00000200 /* Linux 5.19 */
 #endif
@@ -51,7 +54,7 @@
 enum { H_WAIT, H_ANSWER, H_TIMEOUT, H_GONE, H_SKIP, H_RINGFULL };
 static const char *const how_name[] = {
 	[H_WAIT] = "pending", [H_ANSWER] = "client", [H_TIMEOUT] = "timeout",
-	[H_GONE] = "disconnect", [H_SKIP] = "client", [H_RINGFULL] = "ring_full",
+	[H_GONE] = "disconnect", [H_SKIP] = "muted", [H_RINGFULL] = "ring_full",
 };
 
 struct voter {
@@ -120,6 +123,11 @@ static struct {
 	uint64_t kernel_marks; /* ignore marks added since the last flush */
 	uint64_t gen;        /* bumped by every clear: older verdicts are not cached */
 	int evictable;       /* FAN_MARK_EVICTABLE accepted */
+	int new_ignore;      /* FAN_MARK_IGNORE accepted (6.0): mute marks possible */
+	/* literal target paths muted by every voter, per AUTH type: ignore
+	 * marks that survive modification */
+	char **muted[WARD_EV_MAX_];
+	size_t nmuted[WARD_EV_MAX_];
 	/* counters */
 	uint64_t requests[WARD_EV_MAX_], allowed, denied, timeouts, overflow, self_allowed,
 		no_client, bcache_hits, kernel_cached, kernel_flushes, late_votes, queue_overflows,
@@ -202,6 +210,7 @@ int auth_init(int epfd, void *tag, const struct auth_config *cfg)
 	for (uint32_t i = 0; i < A.cfg.max_pending; i++)
 		A.free_slots[A.nfree++] = A.cfg.max_pending - 1 - i;
 	A.evictable = 1;
+	A.new_ignore = 1;
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = tag};
 	if (epoll_ctl(epfd, EPOLL_CTL_ADD, A.fd, &ev)) {
 		int err = -errno;
@@ -298,16 +307,75 @@ static void kernel_cache_allow(int fd, uint32_t type)
 		A.kernel_flushes++;
 	}
 	uint64_t m = fan_mask_of(1ull << type);
-	unsigned fl = FAN_MARK_ADD | FAN_MARK_IGNORED_MASK | (A.evictable ? FAN_MARK_EVICTABLE : 0);
-	int r = fanotify_mark(A.fd, fl, m, fd, NULL);
+	/* FAN_MARK_IGNORE refuses (EEXIST) to join a mute's mark, which
+	 * survives modification: such a file is simply not cached.  The
+	 * legacy flag would silently make the cached ALLOW survive writes. */
+	unsigned ign = A.new_ignore ? FAN_MARK_IGNORE : FAN_MARK_IGNORED_MASK;
+	int r = fanotify_mark(A.fd, FAN_MARK_ADD | ign | (A.evictable ? FAN_MARK_EVICTABLE : 0), m, fd, NULL);
+	if (r && errno == EINVAL && A.new_ignore) {
+		A.new_ignore = 0; /* before 6.0: no mute marks (see auth_set_muted_paths) */
+		ign = FAN_MARK_IGNORED_MASK;
+		r = fanotify_mark(A.fd, FAN_MARK_ADD | ign | (A.evictable ? FAN_MARK_EVICTABLE : 0), m, fd, NULL);
+	}
 	if (r && errno == EINVAL && A.evictable) {
-		A.evictable = 0; /* older kernel: plain marks, still bounded by kernel_cache_max */
-		r = fanotify_mark(A.fd, FAN_MARK_ADD | FAN_MARK_IGNORED_MASK, m, fd, NULL);
+		A.evictable = 0; /* before 5.19: plain marks, still bounded by kernel_cache_max */
+		r = fanotify_mark(A.fd, FAN_MARK_ADD | ign, m, fd, NULL);
 	}
 	if (r == 0) {
 		A.kernel_marks++;
 		A.kernel_cached++;
 	}
+}
+
+static void mute_mark(const char *path, uint64_t m, int add)
+{
+	if (add) {
+		/* a cache mark on the inode would take the survive-modify flag
+		 * with it: drop it first (the ALLOW is asked again, later) */
+		fanotify_mark(A.fd, FAN_MARK_REMOVE | FAN_MARK_IGNORE, FAN_OPEN_PERM | FAN_OPEN_EXEC_PERM, AT_FDCWD, path);
+		if (fanotify_mark(A.fd, FAN_MARK_ADD | FAN_MARK_IGNORE_SURV, m, AT_FDCWD, path) && errno != ENOENT)
+			log_warn("fanotify ignore mark for muted %s", path);
+	} else {
+		fanotify_mark(A.fd, FAN_MARK_REMOVE | FAN_MARK_IGNORE_SURV, m, AT_FDCWD, path);
+	}
+}
+
+void auth_set_muted_paths(uint32_t type, const char *const *paths, size_t n)
+{
+	if (A.fd < 0 || !A.new_ignore || type >= WARD_EV_MAX_)
+		return; /* requests for muted paths are then dropped by the broker */
+	uint64_t m = fan_mask_of(1ull << type);
+	/* unmark what is no longer muted by everyone, mark what now is */
+	for (size_t i = 0; i < A.nmuted[type]; i++) {
+		size_t k = 0;
+		while (k < n && strcmp(paths[k], A.muted[type][i]))
+			k++;
+		if (k == n)
+			mute_mark(A.muted[type][i], m, 0);
+	}
+	for (size_t k = 0; k < n; k++) {
+		size_t i = 0;
+		while (i < A.nmuted[type] && strcmp(paths[k], A.muted[type][i]))
+			i++;
+		if (i == A.nmuted[type])
+			mute_mark(paths[k], m, 1);
+	}
+	for (size_t i = 0; i < A.nmuted[type]; i++)
+		free(A.muted[type][i]);
+	free(A.muted[type]);
+	A.muted[type] = n ? calloc(n, sizeof(char *)) : NULL;
+	A.nmuted[type] = 0;
+	for (size_t k = 0; k < n && A.muted[type]; k++)
+		if ((A.muted[type][k] = strdup(paths[k])))
+			A.nmuted[type]++;
+}
+
+/* After a flush: the mute marks went with the cache's. */
+static void remark_muted(void)
+{
+	for (uint32_t t = 0; t < WARD_EV_MAX_; t++)
+		for (size_t i = 0; i < A.nmuted[t]; i++)
+			mute_mark(A.muted[t][i], fan_mask_of(1ull << t), 1);
 }
 
 void auth_clear_cache(void)
@@ -326,6 +394,7 @@ void auth_clear_cache(void)
 			A.targets[i].marked = 0;
 			mark_target(&A.targets[i], fan_mask_of(A.mask));
 		}
+	remark_muted();
 }
 
 /* ---- requests ---- */
@@ -599,8 +668,10 @@ static void deliver(struct req *r)
 		struct voter *v = &r->v[i];
 		if (v->how != H_WAIT)
 			continue; /* settled while the file was hashed */
-		if (v->pid == r->pid || !r->base) {
-			v->how = H_SKIP; /* a client is never asked about its own accesses */
+		/* a client is never asked about its own accesses, nor about
+		 * what it muted */
+		if (v->pid == r->pid || !r->base || broker_muted(v->client_id, r->type, r->base)) {
+			v->how = H_SKIP;
 			continue;
 		}
 		memcpy(recbuf, r->base, r->base_len);
@@ -835,6 +906,13 @@ void auth_stop(void)
 	free(A.reqs);
 	free(A.free_slots);
 	free(A.bcache);
+	for (uint32_t t = 0; t < WARD_EV_MAX_; t++) {
+		for (size_t i = 0; i < A.nmuted[t]; i++)
+			free(A.muted[t][i]);
+		free(A.muted[t]);
+		A.muted[t] = NULL;
+		A.nmuted[t] = 0;
+	}
 	A.reqs = NULL;
 	A.free_slots = NULL;
 	A.bcache = NULL;

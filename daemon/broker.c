@@ -30,6 +30,7 @@
 #include "auth.h"
 #include "broker.h"
 #include "log.h"
+#include "mutes.h"
 #include "netpolicy.h"
 #include "wire.h"
 
@@ -84,6 +85,8 @@ struct client {
 	uint64_t missed;         /* missed deadlines, ever */
 	uint64_t answered;       /* verdicts received */
 	unsigned net_rules;      /* network rules it installed */
+	struct muteset mutes;
+	uint64_t muted;          /* events and requests its mutes held back */
 };
 
 enum { TAG_LISTEN = 1, TAG_CLIENT = 2 };
@@ -96,6 +99,7 @@ static struct {
 	uint64_t ring_bytes;
 	broker_mask_fn on_mask;
 	broker_status_fn status_fn;
+	broker_pids_fn on_pids;
 	uint32_t next_id;
 	struct client *clients[MAX_CLIENTS];
 	uint64_t mask;
@@ -202,10 +206,75 @@ static void recompute_mask(void)
 	}
 }
 
+/*
+ * What every client mutes need not reach wardd at all.  A process that each
+ * NOTIFY subscriber mutes for all the types it subscribed to goes into the
+ * sensors' BPF map (through wardd's callback); a target path that each
+ * client answering an AUTH type mutes literally for that type becomes a
+ * fanotify ignore mark.  Recomputed on every change of mutes or clients.
+ */
+#define PUSHDOWN_MAX 256
+
+static void pushdown(void)
+{
+	uint32_t pids[PUSHDOWN_MAX];
+	size_t npids = 0;
+	struct client *first = NULL;
+	for (int i = 0; i < MAX_CLIENTS && !first; i++)
+		if (B.clients[i] && B.clients[i]->mask)
+			first = B.clients[i];
+	for (size_t k = 0; first && k < first->mutes.n && npids < PUSHDOWN_MAX; k++) {
+		const struct mute *m = &first->mutes.m[k];
+		if (m->kind != WARD_MUTE_PROCESS || m->pid == 0 || m->pid > UINT32_MAX)
+			continue;
+		int all = 1;
+		for (int i = 0; i < MAX_CLIENTS && all; i++) {
+			struct client *c = B.clients[i];
+			if (c && c->mask && !muteset_mutes_pid(&c->mutes, m->pid, c->mask))
+				all = 0;
+		}
+		if (all)
+			pids[npids++] = (uint32_t)m->pid;
+	}
+	if (B.on_pids)
+		B.on_pids(pids, npids);
+	static const uint32_t auth_types[] = {WARD_EV_AUTH_EXEC, WARD_EV_AUTH_OPEN};
+	for (size_t t = 0; t < 2; t++) {
+		uint32_t type = auth_types[t];
+		const char *paths[PUSHDOWN_MAX];
+		size_t npaths = 0;
+		first = NULL;
+		for (int i = 0; i < MAX_CLIENTS && !first; i++)
+			if (B.clients[i] && ((B.clients[i]->auth_mask >> type) & 1))
+				first = B.clients[i];
+		for (size_t k = 0; first && k < first->mutes.n && npaths < PUSHDOWN_MAX; k++) {
+			const struct mute *m = &first->mutes.m[k];
+			if (m->kind != WARD_MUTE_PATH_LITERAL || !((m->types >> type) & 1))
+				continue;
+			int all = 1;
+			for (int i = 0; i < MAX_CLIENTS && all; i++) {
+				struct client *c = B.clients[i];
+				if (c && ((c->auth_mask >> type) & 1) && !muteset_mutes_path(&c->mutes, m->path, type))
+					all = 0;
+			}
+			if (all)
+				paths[npaths++] = m->path;
+		}
+		auth_set_muted_paths(type, paths, npaths);
+	}
+}
+
+void broker_set_pids_fn(broker_pids_fn fn)
+{
+	B.on_pids = fn;
+}
+
 uint64_t broker_mask(void)
 {
 	return B.mask;
 }
+
+static void pushdown(void);
 
 static void client_free(struct client *c, const char *why)
 {
@@ -240,9 +309,13 @@ static void client_free(struct client *c, const char *why)
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		if (B.clients[i] == c)
 			B.clients[i] = NULL;
+	muteset_clear(&c->mutes);
 	free(c);
 	listen_pause(0); /* a descriptor and a slot are free again */
 	recompute_mask();
+	/* what it did not mute can no longer be dropped in the kernel, and
+	 * what only it had not muted now can */
+	pushdown();
 }
 
 int broker_init(int epfd, const char *runtime_dir, uint64_t ring_bytes, broker_mask_fn on_mask,
@@ -541,6 +614,7 @@ static const char *on_subscribe(struct client *c, const void *body)
 	if (added)
 		auth_clear_cache();
 	recompute_mask();
+	pushdown();
 	return reply(c, 0) ? "cannot send REPLY" : NULL;
 }
 
@@ -631,6 +705,39 @@ static const char *on_net_rule_remove(struct client *c, const void *body)
 	return reply(c, err) ? "cannot send REPLY" : NULL;
 }
 
+static const char *on_mute(struct client *c, const void *body)
+{
+	const struct ward_msg_mute *m = body;
+	if (!c->welcomed)
+		return "MUTE before HELLO";
+	uint64_t valid = ((1ull << WARD_EV_MAX_) - 1) & ~1ull;
+	int err;
+	if (m->path_len >= sizeof(m->path) || (m->types & ~valid)) {
+		err = -EINVAL;
+	} else {
+		switch (m->op) {
+		case WARD_MUTE_OP_ADD:
+			err = muteset_add(&c->mutes, m->kind, m->types, m->pid, m->path, m->path_len);
+			break;
+		case WARD_MUTE_OP_REMOVE:
+			err = muteset_remove(&c->mutes, m->kind, m->types, m->pid, m->path, m->path_len);
+			break;
+		case WARD_MUTE_OP_CLEAR:
+			muteset_clear(&c->mutes);
+			err = 0;
+			break;
+		case WARD_MUTE_OP_INVERT:
+			err = m->inverted > 1 ? -EINVAL : muteset_invert(&c->mutes, m->kind, (int)m->inverted);
+			break;
+		default:
+			err = -EINVAL;
+		}
+	}
+	if (err == 0)
+		pushdown();
+	return reply(c, err) ? "cannot send REPLY" : NULL;
+}
+
 /* Every request a client may make: type, exact body size, handler. */
 static const struct {
 	uint16_t type;
@@ -644,6 +751,7 @@ static const struct {
 	{WARD_MSG_CLEAR_CACHE, 0, on_clear_cache},
 	{WARD_MSG_NET_RULE_ADD, sizeof(struct ward_net_rule), on_net_rule_add},
 	{WARD_MSG_NET_RULE_REMOVE, sizeof(struct ward_msg_net_rule_remove), on_net_rule_remove},
+	{WARD_MSG_MUTE, sizeof(struct ward_msg_mute), on_mute},
 };
 
 /* Check and run one datagram; returns why the client must go, or NULL. */
@@ -804,6 +912,10 @@ void broker_deliver(uint32_t type, void *rec, size_t size)
 		struct client *c = B.clients[i];
 		if (!c || !((c->mask >> type) & 1) || !c->hdr)
 			continue;
+		if ((c->mutes.n || c->mutes.inverted) && muteset_drops(&c->mutes, type, r)) {
+			c->muted++;
+			continue;
+		}
 		r->seq = ++c->seq;
 		int err = ring_put(c, rec, (uint32_t)size);
 		if (err == -EPROTO) {
@@ -879,6 +991,15 @@ int broker_send_to(uint32_t client_id, void *rec, size_t size)
 	return 0;
 }
 
+int broker_muted(uint32_t client_id, uint32_t type, const void *rec)
+{
+	struct client *c = client_by_id(client_id);
+	if (!c || !(c->mutes.n || c->mutes.inverted) || !muteset_drops(&c->mutes, type, rec))
+		return 0;
+	c->muted++;
+	return 1;
+}
+
 int broker_send_file(uint32_t client_id, uint64_t auth_id, int fd)
 {
 	struct client *c = client_by_id(client_id);
@@ -948,6 +1069,10 @@ void broker_status(struct json_object *obj)
 		}
 		if (c->net_rules)
 			json_object_object_add(o, "net_rules", json_object_new_uint64(c->net_rules));
+		if (c->mutes.n || c->mutes.inverted) {
+			json_object_object_add(o, "mutes", json_object_new_uint64(c->mutes.n));
+			json_object_object_add(o, "muted", json_object_new_uint64(c->muted));
+		}
 		json_object_object_add(o, "delivered", json_object_new_uint64(c->delivered));
 		json_object_object_add(o, "lost", json_object_new_uint64(c->lost));
 		json_object_object_add(o, "ring_bytes", json_object_new_uint64(c->size));

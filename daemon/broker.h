@@ -68,6 +68,15 @@ const char *broker_client_name(uint32_t client_id);
 int broker_strike(uint32_t client_id);
 void broker_disconnect(uint32_t client_id, const char *why);
 
+/* Whether client @client_id muted record @rec of @type (then it is not
+ * asked: its vote is ALLOW). */
+int broker_muted(uint32_t client_id, uint32_t type, const void *rec);
+
+/* Processes every NOTIFY subscriber mutes: wardd keeps the sensors' map
+ * equal to this set (plus its own --mute-pid). */
+typedef void (*broker_pids_fn)(const uint32_t *pids, size_t n);
+void broker_set_pids_fn(broker_pids_fn fn);
+
 /* Status JSON provider, set by wardd (the broker answers STATUS requests). */
 typedef struct json_object *(*broker_status_fn)(void);
 void broker_set_status_fn(broker_status_fn fn);

@@ -500,6 +500,13 @@ int sensors_mute_pid(uint32_t pid)
 	return config_set(WK_CFG_MUTING, muting);
 }
 
+int sensors_unmute_pid(uint32_t pid)
+{
+	if (bpf_map_delete_elem(map_fd("wk_muted_pids"), &pid) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
 int sensors_mute_cgroup(const char *dir)
 {
 	/* A cgroup v2 id is the inode number of its directory. */

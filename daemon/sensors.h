@@ -32,6 +32,8 @@ int sensors_set_mask(uint64_t mask);
  * (that cgroup only, not its children): the kernel drops their events.
  * Returns 0 or a negative errno. */
 int sensors_mute_pid(uint32_t pid);
+/* Stop dropping @pid's events in the kernel.  Returns 0 or -errno. */
+int sensors_unmute_pid(uint32_t pid);
 int sensors_mute_cgroup(const char *dir);
 /* fd to add to epoll: readable when the ring buffer has data. */
 int sensors_epoll_fd(void);

@@ -198,6 +198,11 @@ static void sd_notify_ready(void)
 	close(fd);
 }
 
+/* The processes every client mutes: the sensors' map holds exactly these
+ * and the --mute-pid ones. */
+static uint32_t pushed_pids[256];
+static size_t npushed;
+
 static struct json_object *status_json(void)
 {
 	struct json_object *o = json_object_new_object();
@@ -212,6 +217,7 @@ static struct json_object *status_json(void)
 	json_object_object_add(o, "sensors", sensors);
 	broker_status(o);
 	auth_status(o);
+	json_object_object_add(o, "kernel_muted_pids", json_object_new_uint64(npushed));
 	struct json_object *hc = json_object_new_object();
 	hashcache_status(hc);
 	json_object_object_add(o, "sha256_cache", hc);
@@ -229,6 +235,33 @@ static void on_mask(uint64_t mask)
 		log_warnx("registering sensors for the new subscriptions: %s", strerror(-err));
 	else
 		log_debug("subscribed types now %#llx", (unsigned long long)mask);
+}
+
+
+static int configured_pid(uint32_t pid)
+{
+	for (int i = 0; i < opt.n_mute_pids; i++)
+		if (opt.mute_pids[i] == pid)
+			return 1;
+	return 0;
+}
+
+static void on_pids(const uint32_t *pids, size_t n)
+{
+	for (size_t i = 0; i < npushed; i++) {
+		size_t k = 0;
+		while (k < n && pids[k] != pushed_pids[i])
+			k++;
+		if (k == n && !configured_pid(pushed_pids[i]))
+			sensors_unmute_pid(pushed_pids[i]);
+	}
+	if (n > sizeof(pushed_pids) / sizeof(pushed_pids[0]))
+		n = sizeof(pushed_pids) / sizeof(pushed_pids[0]);
+	for (size_t k = 0; k < n; k++)
+		if (sensors_mute_pid(pids[k]))
+			log_warnx("muting pid %u in the kernel failed", pids[k]);
+	memcpy(pushed_pids, pids, n * sizeof(*pids));
+	npushed = n;
 }
 
 static int add_fd(int epfd, int fd, void *tag)
@@ -352,6 +385,7 @@ int main(int argc, char **argv)
 	else if (add_fd(epfd, netpolicy_epoll_fd(), &tag_netpolicy))
 		fatal("epoll_ctl");
 	broker_set_status_fn(status_json);
+	broker_set_pids_fn(on_pids);
 	err = broker_init(epfd, opt.runtime_dir, (uint64_t)opt.client_ring_kb << 10, on_mask, &opt.bauth);
 	if (err) {
 		sensors_stop();

@@ -900,6 +900,65 @@ int ward_client_take_file(ward_client *c, const ward_event *ev)
 	return -ENOENT;
 }
 
+static int mute_msg(ward_client *c, uint32_t op, uint32_t kind, uint64_t pid, const char *path,
+		    const uint32_t *types, size_t n, uint32_t inverted)
+{
+	if (!c || (n && !types))
+		return -EINVAL;
+	struct ward_msg_mute *m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->op = op;
+	m->kind = kind;
+	m->pid = pid;
+	m->inverted = inverted;
+	m->types = n ? 0 : ((1ull << WARD_EV_MAX_) - 1) & ~1ull;
+	int r = 0;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		if (types[i] == WARD_EV_INVALID || types[i] >= WARD_EV_MAX_)
+			r = -EINVAL;
+		else
+			m->types |= 1ull << types[i];
+	}
+	if (r == 0 && path) {
+		size_t len = strlen(path);
+		if (len >= sizeof(m->path))
+			r = -EINVAL;
+		else {
+			memcpy(m->path, path, len);
+			m->path_len = (uint32_t)len;
+		}
+	}
+	if (r == 0)
+		r = request(c, WARD_MSG_MUTE, m, sizeof(*m));
+	free(m);
+	return r;
+}
+
+int ward_client_mute(ward_client *c, uint32_t kind, uint64_t pid, const char *path,
+		     const uint32_t *types, size_t n)
+{
+	return mute_msg(c, WARD_MUTE_OP_ADD, kind, pid, path, types, n, 0);
+}
+
+int ward_client_unmute(ward_client *c, uint32_t kind, uint64_t pid, const char *path,
+		       const uint32_t *types, size_t n)
+{
+	return mute_msg(c, WARD_MUTE_OP_REMOVE, kind, pid, path, types, n, 0);
+}
+
+int ward_client_unmute_all(ward_client *c)
+{
+	return mute_msg(c, WARD_MUTE_OP_CLEAR, 0, 0, NULL, NULL, 0, 0);
+}
+
+int ward_client_invert_muting(ward_client *c, uint32_t kind, int inverted)
+{
+	if (inverted != 0 && inverted != 1)
+		return -EINVAL;
+	return mute_msg(c, WARD_MUTE_OP_INVERT, kind, 0, NULL, NULL, 0, (uint32_t)inverted);
+}
+
 int ward_client_add_net_rule(ward_client *c, const struct ward_net_rule *r, uint32_t *rule_id)
 {
 	if (!c || !r || !rule_id)

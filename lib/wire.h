@@ -24,6 +24,8 @@
  *      wardd  -> client  REPLY      struct ward_msg_reply, value = the rule id
  *      client -> wardd   NET_RULE_REMOVE  struct ward_msg_net_rule_remove
  *      wardd  -> client  REPLY      struct ward_msg_reply
+ *      client -> wardd   MUTE       struct ward_msg_mute
+ *      wardd  -> client  REPLY      struct ward_msg_reply
  *      wardd  -> client  FILE       struct ward_msg_file + SCM_RIGHTS [fd]
  *
  *    FILE is the one message wardd sends unasked: the read-only descriptor
@@ -87,6 +89,7 @@ enum ward_msg_type {
 	WARD_MSG_NET_RULE_ADD = 9,
 	WARD_MSG_NET_RULE_REMOVE = 10,
 	WARD_MSG_FILE = 11,
+	WARD_MSG_MUTE = 12,
 };
 
 struct ward_msg {
@@ -116,6 +119,18 @@ struct ward_msg_subscribe {
 	uint32_t deadline_ms;    /* per request; 0 = wardd's default */
 	uint32_t reserved;       /* 0 */
 	uint64_t auth_file_mask; /* of the AUTH types, those it wants descriptors for */
+};
+
+enum { WARD_MUTE_OP_ADD = 1, WARD_MUTE_OP_REMOVE = 2, WARD_MUTE_OP_CLEAR = 3, WARD_MUTE_OP_INVERT = 4 };
+
+struct ward_msg_mute {
+	uint32_t op;        /* WARD_MUTE_OP_* */
+	uint32_t kind;      /* enum ward_mute_kind (not for CLEAR) */
+	uint64_t types;     /* bit t = event type t */
+	uint64_t pid;
+	uint32_t inverted;  /* INVERT: 1 or 0 */
+	uint32_t path_len;  /* bytes of path used, no NUL */
+	char path[4096];
 };
 
 struct ward_msg_file {

@@ -309,6 +309,46 @@ int ward_client_respond(ward_client *c, uint64_t auth_id, uint32_t verdict, uint
  */
 int ward_client_clear_cache(ward_client *c);
 
+/* ---- Mutes ----
+ *
+ * A client mutes what it does not want: events of the processes, the
+ * executables or the target paths it names, each for some event types.
+ * Muted AUTH requests are not sent to the client, which counts as its
+ * ALLOW.  A class of mutes (process, executable, target path) can be
+ * inverted: then, for the types its mutes name, only matching events get
+ * through.  What every subscribed client mutes the kernel drops before it
+ * reaches wardd where it can: processes in the sensors' BPF map, literal
+ * target paths of AUTH types as fanotify ignore marks (docs/auth.md).
+ */
+enum ward_mute_kind {
+	WARD_MUTE_PROCESS = 1,      /* @pid: the acting process (thread-group id) */
+	WARD_MUTE_EXE_LITERAL = 2,  /* @path: the acting process's executable, exactly */
+	WARD_MUTE_EXE_PREFIX = 3,   /* @path: executables whose path starts with it */
+	WARD_MUTE_PATH_LITERAL = 4, /* @path: the target (WARD_F_PATH or WARD_F_NEW_PATH) */
+	WARD_MUTE_PATH_PREFIX = 5,  /* @path: targets whose path starts with it
+				       ("/tmp/" for a directory, not "/tmp") */
+};
+
+/*
+ * ward_client_mute() — mute @kind (@pid for WARD_MUTE_PROCESS, else the
+ * absolute @path) for the @n event types in @types (n = 0: every type).
+ * Muting again adds types.  Waits for wardd.  Returns 0, -EINVAL (unknown
+ * kind or type, a path not absolute or of 4096 bytes or more), -ENOSPC
+ * (1024 mutes per client), -EPIPE, or another negative errno.
+ */
+int ward_client_mute(ward_client *c, uint32_t kind, uint64_t pid, const char *path,
+		     const uint32_t *types, size_t n);
+/* ward_client_unmute() — the reverse, for the @n types (n = 0: all).
+ * Returns 0, -ENOENT (no such mute), -EINVAL, -EPIPE. */
+int ward_client_unmute(ward_client *c, uint32_t kind, uint64_t pid, const char *path,
+		       const uint32_t *types, size_t n);
+/* ward_client_unmute_all() — drop every mute and inversion.  Returns 0 or
+ * a negative errno. */
+int ward_client_unmute_all(ward_client *c);
+/* ward_client_invert_muting() — invert (@inverted 1) or restore the class
+ * of @kind (WARD_MUTE_PROCESS; EXE_*; PATH_*).  Returns 0, -EINVAL, -EPIPE. */
+int ward_client_invert_muting(ward_client *c, uint32_t kind, int inverted);
+
 /* ---- Network policy (docs/auth.md) ----
  *
  * AUTH_CONNECT and AUTH_BIND are decided in the kernel, with no round trip:

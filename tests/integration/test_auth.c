@@ -94,14 +94,26 @@ static void *voter_main(void *arg)
 	return NULL;
 }
 
-static void voter_start(struct voter *v)
+/* Connect and subscribe; requests wait in the ring until voter_run(). */
+static void voter_connect(struct voter *v)
 {
 	assert_int_equal(ward_client_new(&v->c, v->name), 0);
 	struct ward_auth_sub sub = {.type = v->type, .default_verdict = v->default_verdict,
 				    .flags = v->scan_marker ? WARD_AUTH_FILE : 0};
 	assert_int_equal(ward_client_subscribe_auth(v->c, &sub, 1, v->deadline_ms), 0);
+}
+
+/* From here on the voter's thread owns its client (one thread at a time). */
+static void voter_run(struct voter *v)
+{
 	v->stop = 0;
 	assert_int_equal(pthread_create(&v->thread, NULL, voter_main, v), 0);
+}
+
+static void voter_start(struct voter *v)
+{
+	voter_connect(v);
+	voter_run(v);
 }
 
 static void voter_stop(struct voter *v)
@@ -553,6 +565,134 @@ static void connect_and_bind_denied_by_rule(void **state)
 	close(lfd);
 }
 
+/* ---- mutes ---- */
+
+/* wardd's status, one number of its "auth" object (or the top level). */
+static long long status_num(const char *section, const char *key)
+{
+	char *js;
+	assert_int_equal(ward_client_status_json(harness_client(), &js), 0);
+	const char *p = js;
+	if (section) {
+		char pat[64];
+		snprintf(pat, sizeof(pat), "\"%s\":{", section);
+		p = strstr(js, pat);
+		assert_non_null(p);
+	}
+	char pat[64];
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	const char *q = strstr(p, pat);
+	assert_non_null(q);
+	long long v = atoll(q + strlen(pat));
+	free(js);
+	return v;
+}
+
+/* A voter that denies everything but muted the one path: it is never asked
+ * about it, and since it is the only voter, the kernel never asks wardd. */
+static void muted_path_not_asked(void **state)
+{
+	(void)state;
+	paths("muted", "asked");
+	touch(path_a);
+	touch(path_b);
+	struct voter v = {.name = "mute-one", .type = WARD_EV_AUTH_OPEN, .deny_path = path_b, .count_path = path_a};
+	voter_connect(&v);
+	uint32_t t = WARD_EV_AUTH_OPEN;
+	assert_int_equal(ward_client_mute(v.c, WARD_MUTE_PATH_LITERAL, 0, path_a, &t, 1), 0);
+	assert_int_equal(ward_client_mute(v.c, WARD_MUTE_PATH_LITERAL, 0, "relative", &t, 1), -EINVAL);
+	assert_int_equal(ward_client_mute(v.c, 77, 0, path_a, &t, 1), -EINVAL);
+	voter_run(&v);
+	long long before = status_num("auth", "requests_open");
+	int st;
+	run_child(do_open, path_a, &st);
+	assert_int_equal(exit_code(st), 0);
+	assert_int_equal(status_num("auth", "requests_open"), before); /* dropped in the kernel */
+	assert_int_equal(v.requests, 0);
+	run_child(do_open, path_b, &st);
+	assert_int_equal(exit_code(st), EPERM);
+	/* unmuted: asked again */
+	voter_stop(&v);
+	assert_int_equal(ward_client_new(&v.c, v.name), 0); /* a fresh voter, no mutes */
+	struct ward_auth_sub sub = {.type = WARD_EV_AUTH_OPEN};
+	assert_int_equal(ward_client_subscribe_auth(v.c, &sub, 1, 0), 0);
+	assert_int_equal(ward_client_unmute(v.c, WARD_MUTE_PATH_LITERAL, 0, path_a, &t, 1), -ENOENT);
+	voter_run(&v);
+	run_child(do_open, path_a, &st);
+	assert_int_equal(exit_code(st), 0);
+	assert_int_equal(v.requests, 1);
+	voter_stop(&v);
+}
+
+/* Inverted target-path muting: only what is under the named directory is
+ * asked about; the rest goes through unasked. */
+static void inverted_path_muting(void **state)
+{
+	(void)state;
+	char dir[256], inside[300], outside[300];
+	snprintf(dir, sizeof(dir), "%s/watched/", harness_auth_dir());
+	mkdir(dir, 0755);
+	snprintf(inside, sizeof(inside), "%sfile", dir);
+	snprintf(outside, sizeof(outside), "%s/unwatched", harness_auth_dir());
+	touch(inside);
+	touch(outside);
+	/* deny both; but only inside is asked */
+	struct voter v = {.name = "inverted", .type = WARD_EV_AUTH_OPEN, .deny_path = inside};
+	voter_connect(&v);
+	uint32_t t = WARD_EV_AUTH_OPEN;
+	assert_int_equal(ward_client_mute(v.c, WARD_MUTE_PATH_PREFIX, 0, dir, &t, 1), 0);
+	assert_int_equal(ward_client_invert_muting(v.c, WARD_MUTE_PATH_PREFIX, 1), 0);
+	assert_int_equal(ward_client_invert_muting(v.c, 42, 1), -EINVAL);
+	voter_run(&v);
+	int st;
+	int seen = v.seen;
+	pid_t pid = run_child(do_open, inside, &st);
+	assert_int_equal(exit_code(st), EPERM);
+	free((void *)expect_result(WARD_EV_AUTH_OPEN, pid, inside, WARD_VERDICT_DENY, "inverted", "client"));
+	pid = run_child(do_open, outside, &st);
+	assert_int_equal(exit_code(st), 0);
+	free((void *)expect_result(WARD_EV_AUTH_OPEN, pid, outside, WARD_VERDICT_ALLOW, "inverted", "muted"));
+	assert_int_equal(v.seen, seen + 1);
+	voter_stop(&v);
+}
+
+/* NOTIFY mutes: a process every subscriber mutes is dropped by the sensors. */
+static void process_mute_pushed_down(void **state)
+{
+	(void)state;
+	ward_client *c = harness_client();
+	assert_int_equal(status_num(NULL, "kernel_muted_pids"), 0);
+	assert_int_equal(ward_client_mute(c, WARD_MUTE_PROCESS, 4242424, NULL, NULL, 0), 0);
+	assert_int_equal(status_num(NULL, "kernel_muted_pids"), 1);
+	/* a second subscriber that does not mute it: back out of the kernel */
+	ward_client *d;
+	uint32_t t = WARD_EV_OPEN;
+	assert_int_equal(ward_client_new(&d, "unmuted"), 0);
+	assert_int_equal(ward_client_subscribe(d, &t, 1), 0);
+	assert_int_equal(status_num(NULL, "kernel_muted_pids"), 0);
+	ward_client_free(d);
+	/* wardd sees the hang-up in its own time */
+	for (long t0 = now_ms(); status_num(NULL, "kernel_muted_pids") != 1 && now_ms() - t0 < 2000;)
+		usleep(10000);
+	assert_int_equal(status_num(NULL, "kernel_muted_pids"), 1);
+	assert_int_equal(ward_client_unmute(c, WARD_MUTE_PROCESS, 4242424, NULL, NULL, 0), 0);
+	assert_int_equal(status_num(NULL, "kernel_muted_pids"), 0);
+	/* a NOTIFY path mute (done in wardd): the event does not arrive */
+	paths("quiet", "loud");
+	touch(path_a);
+	touch(path_b);
+	t = WARD_EV_OPEN;
+	assert_int_equal(ward_client_mute(c, WARD_MUTE_PATH_LITERAL, 0, path_a, &t, 1), 0);
+	int st;
+	pid_t pid = run_child(do_open, path_a, &st);
+	pid_t pid2 = run_child(do_open, path_b, &st);
+	const ward_event *ev = expect_event(WARD_EV_OPEN, pid2, path_b);
+	assert_non_null(ev);
+	free((void *)ev);
+	assert_int_equal(kept_count(WARD_EV_OPEN, pid), 0);
+	assert_int_equal(ward_client_unmute_all(c), 0);
+}
+
 /* Last: it kills wardd.  The kernel lets every held request through. */
 static void wardd_killed_releases_everyone(void **state)
 {
@@ -595,6 +735,9 @@ int main(void)
 		cmocka_unit_test(cached_allow_and_modification),
 		cmocka_unit_test(bad_subscriptions_refused),
 		cmocka_unit_test(connect_and_bind_denied_by_rule),
+		cmocka_unit_test(muted_path_not_asked),
+		cmocka_unit_test(inverted_path_muting),
+		cmocka_unit_test(process_mute_pushed_down),
 		cmocka_unit_test(wardd_killed_releases_everyone),
 	};
 	return cmocka_run_group_tests_name("auth", tests, setup, harness_group_teardown);

@@ -18,7 +18,9 @@
 
 #include <ward/ward.h>
 #include "events.h"
+#include "mutes.h"
 #include "pipeline.h"
+#include "record.h"
 #include "proctable.h"
 
 #define ID64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -175,6 +177,86 @@ static void test_consume_budget(void **state)
 	assert_int_equal(pipeline_on_record(NULL, junk, sizeof(junk)), 0);
 }
 
+/* A record of @type with pid, exe and path (any may be NULL / 0). */
+static const struct ward_rec *mk(uint32_t type, uint64_t pid, const char *exe, const char *path)
+{
+	static _Alignas(8) uint8_t buf[4096];
+	struct ward_rec_builder b;
+	ward_rb_init(&b, buf, sizeof(buf), (uint16_t)type);
+	if (pid)
+		ward_rb_u64(&b, WARD_F_PID, pid);
+	if (exe)
+		ward_rb_str(&b, WARD_F_EXE, exe, strlen(exe));
+	if (path)
+		ward_rb_str(&b, WARD_F_PATH, path, strlen(path));
+	assert_true(ward_rb_finish(&b) > 0);
+	return (const struct ward_rec *)buf;
+}
+
+#define T(t) (1ull << (t))
+
+static void test_mutes(void **state)
+{
+	(void)state;
+	struct muteset s = {0};
+	const uint64_t all = T(WARD_EV_MAX_) - 2;
+	/* nothing muted: everything goes */
+	assert_false(muteset_drops(&s, WARD_EV_OPEN, mk(WARD_EV_OPEN, 7, "/bin/a", "/etc/x")));
+	/* bad mutes change nothing */
+	assert_int_equal(muteset_add(&s, 99, all, 0, NULL, 0), -EINVAL);
+	assert_int_equal(muteset_add(&s, WARD_MUTE_PATH_LITERAL, all, 0, "rel", 3), -EINVAL);
+	assert_int_equal(muteset_add(&s, WARD_MUTE_PATH_LITERAL, all, 0, "/a\0b", 4), -EINVAL);
+	assert_int_equal(muteset_add(&s, WARD_MUTE_PROCESS, 0, 7, NULL, 0), -EINVAL);
+	assert_int_equal(s.n, 0);
+	/* process, for open only */
+	assert_int_equal(muteset_add(&s, WARD_MUTE_PROCESS, T(WARD_EV_OPEN), 7, NULL, 0), 0);
+	assert_true(muteset_drops(&s, WARD_EV_OPEN, mk(WARD_EV_OPEN, 7, NULL, NULL)));
+	assert_false(muteset_drops(&s, WARD_EV_EXEC, mk(WARD_EV_EXEC, 7, NULL, NULL)));
+	assert_false(muteset_drops(&s, WARD_EV_OPEN, mk(WARD_EV_OPEN, 8, NULL, NULL)));
+	assert_true(muteset_mutes_pid(&s, 7, T(WARD_EV_OPEN)));
+	assert_false(muteset_mutes_pid(&s, 7, T(WARD_EV_OPEN) | T(WARD_EV_EXEC)));
+	/* adding types widens the same mute */
+	assert_int_equal(muteset_add(&s, WARD_MUTE_PROCESS, T(WARD_EV_EXEC), 7, NULL, 0), 0);
+	assert_int_equal(s.n, 1);
+	assert_true(muteset_drops(&s, WARD_EV_EXEC, mk(WARD_EV_EXEC, 7, NULL, NULL)));
+	/* executable prefix, target literal */
+	assert_int_equal(muteset_add(&s, WARD_MUTE_EXE_PREFIX, all, 0, "/usr/lib/", 9), 0);
+	assert_true(muteset_drops(&s, WARD_EV_OPEN, mk(WARD_EV_OPEN, 9, "/usr/lib/x/y", "/a")));
+	assert_false(muteset_drops(&s, WARD_EV_OPEN, mk(WARD_EV_OPEN, 9, "/usr/libexec", "/a")));
+	assert_int_equal(muteset_add(&s, WARD_MUTE_PATH_LITERAL, T(WARD_EV_AUTH_OPEN), 0, "/etc/passwd", 11), 0);
+	assert_true(muteset_drops(&s, WARD_EV_AUTH_OPEN, mk(WARD_EV_AUTH_OPEN, 9, "/bin/a", "/etc/passwd")));
+	assert_false(muteset_drops(&s, WARD_EV_AUTH_OPEN, mk(WARD_EV_AUTH_OPEN, 9, "/bin/a", "/etc/passwd2")));
+	assert_false(muteset_drops(&s, WARD_EV_OPEN, mk(WARD_EV_OPEN, 9, "/bin/a", "/etc/passwd")));
+	assert_true(muteset_mutes_path(&s, "/etc/passwd", WARD_EV_AUTH_OPEN));
+	assert_false(muteset_mutes_path(&s, "/etc/passwd", WARD_EV_AUTH_EXEC));
+	/* inverted target paths: for the types named, only matches get through;
+	 * other types are untouched */
+	assert_int_equal(muteset_invert(&s, WARD_MUTE_PATH_PREFIX, 1), 0);
+	assert_false(muteset_drops(&s, WARD_EV_AUTH_OPEN, mk(WARD_EV_AUTH_OPEN, 9, "/bin/a", "/etc/passwd")));
+	assert_true(muteset_drops(&s, WARD_EV_AUTH_OPEN, mk(WARD_EV_AUTH_OPEN, 9, "/bin/a", "/etc/other")));
+	assert_false(muteset_drops(&s, WARD_EV_CREATE, mk(WARD_EV_CREATE, 9, "/bin/a", "/etc/other")));
+	assert_false(muteset_mutes_path(&s, "/etc/passwd", WARD_EV_AUTH_OPEN)); /* inverted: not a mute */
+	assert_int_equal(muteset_invert(&s, WARD_MUTE_PATH_PREFIX, 0), 0);
+	/* removing narrows, then removes */
+	assert_int_equal(muteset_remove(&s, WARD_MUTE_PROCESS, T(WARD_EV_OPEN), 7, NULL, 0), 0);
+	assert_false(muteset_drops(&s, WARD_EV_OPEN, mk(WARD_EV_OPEN, 7, NULL, NULL)));
+	assert_true(muteset_drops(&s, WARD_EV_EXEC, mk(WARD_EV_EXEC, 7, NULL, NULL)));
+	assert_int_equal(muteset_remove(&s, WARD_MUTE_PROCESS, all, 7, NULL, 0), 0);
+	assert_int_equal(muteset_remove(&s, WARD_MUTE_PROCESS, all, 7, NULL, 0), -ENOENT);
+	assert_int_equal(s.n, 2);
+	/* bounded */
+	char p[32];
+	int err = 0;
+	for (int i = 0; i < MUTES_MAX + 1 && !err; i++) {
+		snprintf(p, sizeof(p), "/f%d", i);
+		err = muteset_add(&s, WARD_MUTE_PATH_LITERAL, all, 0, p, strlen(p));
+	}
+	assert_int_equal(err, -ENOSPC);
+	assert_int_equal(s.n, MUTES_MAX);
+	muteset_clear(&s);
+	assert_int_equal(s.n, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -184,6 +266,7 @@ int main(void)
 		cmocka_unit_test(test_proctable_reuse_and_sweep),
 		cmocka_unit_test(test_exec_makes_start_exact),
 		cmocka_unit_test(test_consume_budget),
+		cmocka_unit_test(test_mutes),
 	};
 	return cmocka_run_group_tests_name("daemon", tests, NULL, NULL);
 }
