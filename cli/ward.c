@@ -54,7 +54,23 @@ static const char *const object_names[WARD_EV_MAX_] = {
 	[WARD_EV_MOUNT] = "mount",
 	[WARD_EV_UMOUNT] = "mount",
 	[WARD_EV_MEMFD_CREATE] = "memfd",
+	[WARD_EV_AUTH_EXEC] = "file",
+	[WARD_EV_AUTH_OPEN] = "file",
+	[WARD_EV_AUTH_CONNECT] = "net",
+	[WARD_EV_AUTH_BIND] = "net",
 };
+
+/* The decision of an AUTH event goes under "auth", not the type's object. */
+static bool is_decision_field(uint32_t f)
+{
+	switch (f) {
+	case WARD_F_AUTH_ID: case WARD_F_DEADLINE: case WARD_F_VERDICT: case WARD_F_DECIDED_BY:
+	case WARD_F_REASON: case WARD_F_LATENCY_NS: case WARD_F_RULE_ID: case WARD_F_RULE_CLIENT:
+		return true;
+	default:
+		return false;
+	}
+}
 
 static volatile sig_atomic_t stop_requested;
 
@@ -196,7 +212,7 @@ static json_object *fields_json(const ward_event *ev, const bool present[WARD_F_
 	json_object *o = json_object_new_object();
 	for (uint32_t f = 1; f < WARD_F_MAX_; f++) {
 		json_object *v;
-		if (ward_field_is_process(f) != process)
+		if (ward_field_is_process(f) != process || is_decision_field(f))
 			continue;
 		if (present[f] && field_json(ev, f, &v) == 0)
 			json_object_object_add(o, ward_field_name(f), v);
@@ -235,6 +251,19 @@ static json_object *event_json(const ward_event *ev)
 	json_object_object_add(o, "time", time_json(ward_event_time(ev)));
 	json_object_object_add(o, "process", fields_json(ev, present, 1));
 	json_object_object_add(o, obj ? obj : "fields", fields_json(ev, present, 0));
+	if (present[WARD_F_VERDICT]) {
+		/* "auth": {"verdict": "deny", "decided_by": ..., "reason": ..., ...} */
+		json_object *a = json_object_new_object();
+		uint64_t v = 0;
+		ward_event_u64(ev, WARD_F_VERDICT, &v);
+		json_object_object_add(a, "verdict", json_object_new_string(v == WARD_VERDICT_DENY ? "deny" : "allow"));
+		for (uint32_t f = WARD_F_DECIDED_BY; f <= WARD_F_RULE_CLIENT; f++) {
+			json_object *val;
+			if (is_decision_field(f) && present[f] && field_json(ev, f, &val) == 0)
+				json_object_object_add(a, ward_field_name(f), val);
+		}
+		json_object_object_add(o, "auth", a);
+	}
 	return o;
 }
 

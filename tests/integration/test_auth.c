@@ -20,12 +20,14 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/select.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <json-c/json.h>
 
 #include "harness.h"
 
@@ -565,8 +567,6 @@ static void connect_and_bind_denied_by_rule(void **state)
 	close(lfd);
 }
 
-/* ---- mutes ---- */
-
 /* wardd's status, one number of its "auth" object (or the top level). */
 static long long status_num(const char *section, const char *key)
 {
@@ -587,6 +587,114 @@ static long long status_num(const char *section, const char *key)
 	free(js);
 	return v;
 }
+
+/* `ward events` shows the decision: verdict, who decided, why, how long. */
+static json_object *member(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+	if (!json_object_object_get_ex(o, key, &v))
+		fail_msg("no \"%s\" in %s", key, json_object_to_json_string(o));
+	return v;
+}
+
+static void cli_shows_decisions(void **state)
+{
+	(void)state;
+	paths("cli-denied", "unused");
+	touch(path_a);
+	struct voter v = {.name = "cli-voter", .type = WARD_EV_AUTH_OPEN, .deny_path = path_a};
+	voter_start(&v);
+	int out[2];
+	assert_int_equal(pipe(out), 0);
+	pid_t cli = fork();
+	if (cli == 0) {
+		dup2(out[1], 1);
+		close(out[0]);
+		execl(WARD_CLI_PATH, "ward", "events", "--type", "auth_open", (char *)NULL);
+		_exit(127);
+	}
+	close(out[1]);
+	FILE *f = fdopen(out[0], "r");
+	assert_non_null(f);
+	json_object *ev = NULL;
+	char line[65536];
+	/* the CLI subscribes in its own time: open until it shows up */
+	for (int tries = 0; tries < 50 && !ev; tries++) {
+		pid_t pid = run_child(do_open, path_a, NULL);
+		struct timeval tv = {.tv_sec = 0, .tv_usec = 200000};
+		fd_set rd;
+		while (!ev) {
+			FD_ZERO(&rd);
+			FD_SET(out[0], &rd);
+			if (select(out[0] + 1, &rd, NULL, NULL, &tv) != 1 || !fgets(line, sizeof(line), f))
+				break;
+			json_object *o = json_tokener_parse(line);
+			assert_non_null(o);
+			if (json_object_get_int(member(member(o, "process"), "pid")) == pid)
+				ev = o;
+			else
+				json_object_put(o);
+		}
+	}
+	kill(cli, SIGTERM);
+	waitpid(cli, NULL, 0);
+	fclose(f);
+	voter_stop(&v);
+	assert_non_null(ev);
+	assert_string_equal(json_object_get_string(member(ev, "type")), "auth_open");
+	assert_string_equal(json_object_get_string(member(member(ev, "file"), "path")), path_a);
+	json_object *a = member(ev, "auth");
+	assert_string_equal(json_object_get_string(member(a, "verdict")), "deny");
+	assert_string_equal(json_object_get_string(member(a, "decided_by")), "cli-voter");
+	assert_string_equal(json_object_get_string(member(a, "reason")), "client");
+	assert_true(json_object_get_int64(member(a, "latency_ns")) > 0);
+	json_object_put(ev);
+}
+
+/* More requests than wardd holds (--auth-max-pending 16 for this suite):
+ * the rest are answered at once with the overflow verdict, never left
+ * waiting in the kernel. */
+static void overflow_answers_at_once(void **state)
+{
+	(void)state;
+	enum { N = 24 };
+	static char files[N][300];
+	for (int i = 0; i < N; i++) {
+		snprintf(files[i], sizeof(files[i]), "%s/flood-%d", harness_auth_dir(), i);
+		touch(files[i]);
+	}
+	struct voter v = {.name = "silent-flooded", .type = WARD_EV_AUTH_OPEN, .silent = 1, .deadline_ms = 3000};
+	voter_start(&v);
+	long long overflows = status_num("auth", "queue_overflows");
+	pid_t kids[N];
+	for (int i = 0; i < N; i++)
+		kids[i] = start_child(do_open, files[i]);
+	/* 16 held, 8 answered at once */
+	int done = 0;
+	for (long t0 = now_ms(); done < N - 16 && now_ms() - t0 < 2000; usleep(10000)) {
+		done = 0;
+		for (int i = 0; i < N; i++) {
+			int st;
+			if (kids[i] > 0 && waitpid(kids[i], &st, WNOHANG) == kids[i]) {
+				assert_int_equal(exit_code(st), 0); /* the overflow verdict: allow */
+				kids[i] = -1;
+			}
+			done += kids[i] < 0;
+		}
+	}
+	assert_int_equal(done, N - 16);
+	assert_int_equal(status_num("auth", "pending"), 16);
+	assert_int_equal(status_num("auth", "queue_overflows"), overflows + N - 16);
+	for (int i = 0; i < N; i++)
+		if (kids[i] > 0) {
+			int st;
+			assert_int_equal(wait_child(kids[i], &st), 0);
+			assert_int_equal(exit_code(st), 0); /* the voter's default */
+		}
+	voter_stop(&v);
+}
+
+/* ---- mutes ---- */
 
 /* A voter that denies everything but muted the one path: it is never asked
  * about it, and since it is the only voter, the kernel never asks wardd. */
@@ -718,6 +826,8 @@ static void wardd_killed_releases_everyone(void **state)
 static int setup(void **state)
 {
 	harness_use_auth_mount();
+	harness_wardd_option("--auth-max-pending");
+	harness_wardd_option("16");
 	return harness_group_setup(state);
 }
 
@@ -735,6 +845,8 @@ int main(void)
 		cmocka_unit_test(cached_allow_and_modification),
 		cmocka_unit_test(bad_subscriptions_refused),
 		cmocka_unit_test(connect_and_bind_denied_by_rule),
+		cmocka_unit_test(cli_shows_decisions),
+		cmocka_unit_test(overflow_answers_at_once),
 		cmocka_unit_test(muted_path_not_asked),
 		cmocka_unit_test(inverted_path_muting),
 		cmocka_unit_test(process_mute_pushed_down),
