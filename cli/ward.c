@@ -495,6 +495,13 @@ static void print_clients(json_object *a)
 		printf(" %-12s", text(get(cl, "delivered")));
 		printf(" %-10s ", text(get(cl, "lost")));
 		print_names(get(cl, "subscribed"));
+		json_object *auth = NULL;
+		if (json_object_object_get_ex(cl, "auth", &auth)) {
+			printf("  AUTH ");
+			print_names(auth);
+			printf(" (%s ms, %s verdicts, %s deadlines missed)", text(get(cl, "deadline_ms")),
+			       text(get(cl, "verdicts")), text(get(cl, "deadlines_missed")));
+		}
 		putchar('\n');
 	}
 }
@@ -516,7 +523,7 @@ static void print_others(json_object *st)
 {
 	static const char *const known[] = {
 		"version", "pid", "uptime_s", "kernel", "sensors", "clients",
-		"events", "ringbuf_drops", "global_seq",
+		"events", "ringbuf_drops", "global_seq", "auth", "net_policy", "sha256_cache",
 	};
 	bool header = false;
 	json_object_object_foreach(st, key, v) {
@@ -542,6 +549,9 @@ static void print_status(json_object *st)
 	print_section("kernel", get(st, "kernel"));
 	print_section("sensors", get(st, "sensors"));
 	print_clients(get(st, "clients"));
+	print_section("auth", get(st, "auth"));
+	print_section("net_policy", get(st, "net_policy"));
+	print_section("sha256_cache", get(st, "sha256_cache"));
 	print_events(get(st, "events"));
 	print_others(st);
 }
