@@ -51,10 +51,11 @@
 #define AUTH_FD_MIN 16384      /* see auth_init */
 
 /* how a voter's vote came about */
-enum { H_WAIT, H_ANSWER, H_TIMEOUT, H_GONE, H_SKIP, H_RINGFULL };
+enum { H_WAIT, H_ANSWER, H_TIMEOUT, H_GONE, H_SKIP, H_RINGFULL, H_SELF, H_ERROR };
 static const char *const how_name[] = {
 	[H_WAIT] = "pending", [H_ANSWER] = "client", [H_TIMEOUT] = "timeout",
 	[H_GONE] = "disconnect", [H_SKIP] = "muted", [H_RINGFULL] = "ring_full",
+	[H_SELF] = "own_access", [H_ERROR] = "error",
 };
 
 struct voter {
@@ -123,11 +124,7 @@ static struct {
 	uint64_t kernel_marks; /* ignore marks added since the last flush */
 	uint64_t gen;        /* bumped by every clear: older verdicts are not cached */
 	int evictable;       /* FAN_MARK_EVICTABLE accepted */
-	int new_ignore;      /* FAN_MARK_IGNORE accepted (6.0): mute marks possible */
-	/* literal target paths muted by every voter, per AUTH type: ignore
-	 * marks that survive modification */
-	char **muted[WARD_EV_MAX_];
-	size_t nmuted[WARD_EV_MAX_];
+	int new_ignore;      /* FAN_MARK_IGNORE accepted (6.0) */
 	/* counters */
 	uint64_t requests[WARD_EV_MAX_], allowed, denied, timeouts, overflow, self_allowed,
 		no_client, bcache_hits, kernel_cached, kernel_flushes, late_votes, queue_overflows,
@@ -307,13 +304,13 @@ static void kernel_cache_allow(int fd, uint32_t type)
 		A.kernel_flushes++;
 	}
 	uint64_t m = fan_mask_of(1ull << type);
-	/* FAN_MARK_IGNORE refuses (EEXIST) to join a mute's mark, which
-	 * survives modification: such a file is simply not cached.  The
-	 * legacy flag would silently make the cached ALLOW survive writes. */
+	/* FAN_MARK_IGNORE where the kernel has it (6.0): it refuses (EEXIST)
+	 * to merge with a mark of other survive-modify semantics instead of
+	 * silently changing them. */
 	unsigned ign = A.new_ignore ? FAN_MARK_IGNORE : FAN_MARK_IGNORED_MASK;
 	int r = fanotify_mark(A.fd, FAN_MARK_ADD | ign | (A.evictable ? FAN_MARK_EVICTABLE : 0), m, fd, NULL);
 	if (r && errno == EINVAL && A.new_ignore) {
-		A.new_ignore = 0; /* before 6.0: no mute marks (see auth_set_muted_paths) */
+		A.new_ignore = 0; /* before 6.0 */
 		ign = FAN_MARK_IGNORED_MASK;
 		r = fanotify_mark(A.fd, FAN_MARK_ADD | ign | (A.evictable ? FAN_MARK_EVICTABLE : 0), m, fd, NULL);
 	}
@@ -325,57 +322,6 @@ static void kernel_cache_allow(int fd, uint32_t type)
 		A.kernel_marks++;
 		A.kernel_cached++;
 	}
-}
-
-static void mute_mark(const char *path, uint64_t m, int add)
-{
-	if (add) {
-		/* a cache mark on the inode would take the survive-modify flag
-		 * with it: drop it first (the ALLOW is asked again, later) */
-		fanotify_mark(A.fd, FAN_MARK_REMOVE | FAN_MARK_IGNORE, FAN_OPEN_PERM | FAN_OPEN_EXEC_PERM, AT_FDCWD, path);
-		if (fanotify_mark(A.fd, FAN_MARK_ADD | FAN_MARK_IGNORE_SURV, m, AT_FDCWD, path) && errno != ENOENT)
-			log_warn("fanotify ignore mark for muted %s", path);
-	} else {
-		fanotify_mark(A.fd, FAN_MARK_REMOVE | FAN_MARK_IGNORE_SURV, m, AT_FDCWD, path);
-	}
-}
-
-void auth_set_muted_paths(uint32_t type, const char *const *paths, size_t n)
-{
-	if (A.fd < 0 || !A.new_ignore || type >= WARD_EV_MAX_)
-		return; /* requests for muted paths are then dropped by the broker */
-	uint64_t m = fan_mask_of(1ull << type);
-	/* unmark what is no longer muted by everyone, mark what now is */
-	for (size_t i = 0; i < A.nmuted[type]; i++) {
-		size_t k = 0;
-		while (k < n && strcmp(paths[k], A.muted[type][i]))
-			k++;
-		if (k == n)
-			mute_mark(A.muted[type][i], m, 0);
-	}
-	for (size_t k = 0; k < n; k++) {
-		size_t i = 0;
-		while (i < A.nmuted[type] && strcmp(paths[k], A.muted[type][i]))
-			i++;
-		if (i == A.nmuted[type])
-			mute_mark(paths[k], m, 1);
-	}
-	for (size_t i = 0; i < A.nmuted[type]; i++)
-		free(A.muted[type][i]);
-	free(A.muted[type]);
-	A.muted[type] = n ? calloc(n, sizeof(char *)) : NULL;
-	A.nmuted[type] = 0;
-	for (size_t k = 0; k < n && A.muted[type]; k++)
-		if ((A.muted[type][k] = strdup(paths[k])))
-			A.nmuted[type]++;
-}
-
-/* After a flush: the mute marks went with the cache's. */
-static void remark_muted(void)
-{
-	for (uint32_t t = 0; t < WARD_EV_MAX_; t++)
-		for (size_t i = 0; i < A.nmuted[t]; i++)
-			mute_mark(A.muted[t][i], fan_mask_of(1ull << t), 1);
 }
 
 void auth_clear_cache(void)
@@ -394,7 +340,6 @@ void auth_clear_cache(void)
 			A.targets[i].marked = 0;
 			mark_target(&A.targets[i], fan_mask_of(A.mask));
 		}
-	remark_muted();
 }
 
 /* ---- requests ---- */
@@ -491,6 +436,8 @@ static void active_unlink(struct req *r)
 	r->prev = r->next = NULL;
 }
 
+static void set_base(struct req *r, const uint8_t *digest);
+
 /* Decide, answer the kernel, cache, notify, free. */
 static void finish(struct req *r)
 {
@@ -499,7 +446,8 @@ static void finish(struct req *r)
 		struct voter *v = &r->v[i];
 		if (v->verdict == WARD_VERDICT_DENY && deny < 0)
 			deny = i;
-		if (v->how != H_ANSWER && v->how != H_WAIT && v->how != H_SKIP && unanswered < 0)
+		if (v->how != H_ANSWER && v->how != H_WAIT && v->how != H_SKIP && v->how != H_SELF &&
+		    unanswered < 0)
 			unanswered = i;
 		if (v->how != H_ANSWER || !v->cache)
 			all_cache = 0;
@@ -521,6 +469,8 @@ static void finish(struct req *r)
 	}
 	respond(r->fd, verdict);
 	count_latency(latency);
+	if (!r->base_len && ((broker_mask() >> r->type) & 1))
+		set_base(r, NULL); /* decided while the file was being hashed */
 	const char *name = who >= 0 ? broker_client_name(r->v[who].client_id) : "wardd";
 	const char *reason = who >= 0 ? how_name[r->v[who].how] : "no_client";
 	notify_result(r->type, r->base, r->base_len, verdict, name, reason, latency);
@@ -669,8 +619,17 @@ static void deliver(struct req *r)
 		if (v->how != H_WAIT)
 			continue; /* settled while the file was hashed */
 		/* a client is never asked about its own accesses, nor about
-		 * what it muted */
-		if (v->pid == r->pid || !r->base || broker_muted(v->client_id, r->type, r->base)) {
+		 * what it muted; without a record (out of memory) it cannot be
+		 * asked: its default applies, as if it had not answered */
+		if (v->pid == r->pid) {
+			v->how = H_SELF;
+			continue;
+		}
+		if (!r->base) {
+			v->how = H_ERROR;
+			continue;
+		}
+		if (broker_muted(v->client_id, r->type, r->base)) {
 			v->how = H_SKIP;
 			continue;
 		}
@@ -694,9 +653,13 @@ static void deliver(struct req *r)
 	int ndoomed = 0;
 	for (int i = 0; i < nv && A.reqs[slot].id == id; i++) {
 		struct voter *v = &r->v[i];
-		if (v->how == H_SKIP) {
+		if (v->how == H_SKIP || v->how == H_SELF) {
+			int how = v->how;
 			v->how = H_WAIT;
-			settle(r, v, H_SKIP, WARD_VERDICT_ALLOW);
+			settle(r, v, how, WARD_VERDICT_ALLOW);
+		} else if (v->how == H_ERROR) {
+			v->how = H_WAIT;
+			settle(r, v, H_ERROR, v->def);
 		} else if (v->how == H_RINGFULL) {
 			A.ring_full++;
 			if (broker_strike(v->client_id))
@@ -880,7 +843,9 @@ void auth_status(struct json_object *obj)
 	json_object_object_add(o, "fanotify_overflows", json_object_new_uint64(A.overflow));
 	json_object_object_add(o, "exec_hashed", json_object_new_uint64(A.hashed));
 	json_object_object_add(o, "files_not_sent", json_object_new_uint64(A.files_unsent));
-	json_object_object_add(o, "exec_without_sha256", json_object_new_uint64(A.unhashed));
+	json_object_object_add(o, "auth_exec_without_sha256", json_object_new_uint64(A.unhashed));
+	json_object_object_add(o, "no_client", json_object_new_uint64(A.no_client));
+	json_object_object_add(o, "kernel_cache_flushes", json_object_new_uint64(A.kernel_flushes));
 	json_object_object_add(o, "latency_p50_us", json_object_new_uint64(lat_percentile(0.5)));
 	json_object_object_add(o, "latency_p99_us", json_object_new_uint64(lat_percentile(0.99)));
 	json_object_object_add(obj, "auth", o);
@@ -906,13 +871,7 @@ void auth_stop(void)
 	free(A.reqs);
 	free(A.free_slots);
 	free(A.bcache);
-	for (uint32_t t = 0; t < WARD_EV_MAX_; t++) {
-		for (size_t i = 0; i < A.nmuted[t]; i++)
-			free(A.muted[t][i]);
-		free(A.muted[t]);
-		A.muted[t] = NULL;
-		A.nmuted[t] = 0;
-	}
+
 	A.reqs = NULL;
 	A.free_slots = NULL;
 	A.bcache = NULL;

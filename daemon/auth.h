@@ -56,9 +56,6 @@ void auth_vote(uint32_t client_id, uint64_t auth_id, uint32_t verdict, uint32_t 
 /* Client @client_id no longer answers the types in @mask (it left, or
  * unsubscribed): its pending votes take its defaults now. */
 void auth_client_gone(uint32_t client_id, uint64_t mask);
-/* The target paths every client answering @type mutes literally: keep a
- * fanotify ignore mark (surviving modification) on exactly these. */
-void auth_set_muted_paths(uint32_t type, const char *const *paths, size_t n);
 /* Forget every cached verdict, here and in the kernel. */
 void auth_clear_cache(void);
 void auth_status(struct json_object *obj);

@@ -45,6 +45,8 @@
 #define AUTH_TYPES ((1ull << WARD_EV_AUTH_EXEC) | (1ull << WARD_EV_AUTH_OPEN))
 #define STRIKE_WINDOW_S 60       /* missed deadlines count within this window */
 #define NET_RULES_PER_CLIENT 64  /* one client cannot take every kernel slot */
+#define AUTH_CLIENTS_MAX 32      /* clients asked per request (auth.c MAX_VOTERS) */
+#define CACHE_CLEAR_MS 1000      /* cache flushes a client can cause: one a second */
 
 #ifndef SO_PASSRIGHTS
 #define SO_PASSRIGHTS 83 /* Linux 6.16: refuse SCM_RIGHTS on this socket */
@@ -87,6 +89,8 @@ struct client {
 	unsigned net_rules;      /* network rules it installed */
 	struct muteset mutes;
 	uint64_t muted;          /* events and requests its mutes held back */
+	const char *doomed;      /* to be dropped at the end of the turn, and why */
+	long auth_added_ms;      /* monotonic ms it last added an AUTH type */
 };
 
 enum { TAG_LISTEN = 1, TAG_CLIENT = 2 };
@@ -105,13 +109,20 @@ static struct {
 	uint64_t mask;
 	uint64_t auth_mask;    /* union of the clients' AUTH subscriptions */
 	struct broker_auth_cfg auth;
-	long cache_cleared;    /* monotonic s of the last client-requested clear */
+	long cache_cleared;    /* monotonic ms of the last client-requested clear */
 	uint64_t disconnects_bad_msg;
 	uint64_t ring_total;   /* bytes of all clients' rings */
 	uint64_t refused;      /* connections refused (slots, per-uid cap, fds) */
 	long refused_logged;   /* monotonic s of the last "refused" log line */
 	int listen_paused;     /* out of descriptors: not accepting until one frees */
 } B = {.kind = TAG_LISTEN, .fd = -1};
+
+static long mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static long now_s(void)
 {
@@ -207,11 +218,12 @@ static void recompute_mask(void)
 }
 
 /*
- * What every client mutes need not reach wardd at all.  A process that each
+ * What every client mutes need not reach wardd at all: a process that each
  * NOTIFY subscriber mutes for all the types it subscribed to goes into the
- * sensors' BPF map (through wardd's callback); a target path that each
- * client answering an AUTH type mutes literally for that type becomes a
- * fanotify ignore mark.  Recomputed on every change of mutes or clients.
+ * sensors' BPF map (through wardd's callback).  Recomputed on every change
+ * of mutes or clients.  Path mutes stay here: the kernel could only ignore
+ * an inode, and an ignore mark follows a file renamed to any other name —
+ * a muted temporary file renamed into /usr/bin would never be asked about.
  */
 #define PUSHDOWN_MAX 256
 
@@ -238,30 +250,6 @@ static void pushdown(void)
 	}
 	if (B.on_pids)
 		B.on_pids(pids, npids);
-	static const uint32_t auth_types[] = {WARD_EV_AUTH_EXEC, WARD_EV_AUTH_OPEN};
-	for (size_t t = 0; t < 2; t++) {
-		uint32_t type = auth_types[t];
-		const char *paths[PUSHDOWN_MAX];
-		size_t npaths = 0;
-		first = NULL;
-		for (int i = 0; i < MAX_CLIENTS && !first; i++)
-			if (B.clients[i] && ((B.clients[i]->auth_mask >> type) & 1))
-				first = B.clients[i];
-		for (size_t k = 0; first && k < first->mutes.n && npaths < PUSHDOWN_MAX; k++) {
-			const struct mute *m = &first->mutes.m[k];
-			if (m->kind != WARD_MUTE_PATH_LITERAL || !((m->types >> type) & 1))
-				continue;
-			int all = 1;
-			for (int i = 0; i < MAX_CLIENTS && all; i++) {
-				struct client *c = B.clients[i];
-				if (c && ((c->auth_mask >> type) & 1) && !muteset_mutes_path(&c->mutes, m->path, type))
-					all = 0;
-			}
-			if (all)
-				paths[npaths++] = m->path;
-		}
-		auth_set_muted_paths(type, paths, npaths);
-	}
 }
 
 void broker_set_pids_fn(broker_pids_fn fn)
@@ -602,6 +590,21 @@ static const char *on_subscribe(struct client *c, const void *body)
 		ms = B.auth.deadline_max_ms;
 	uint64_t dropped = c->auth_mask & ~s->auth_mask;
 	uint64_t added = s->auth_mask & ~c->auth_mask;
+	if (added && !c->auth_mask) {
+		int voters = 0;
+		for (int i = 0; i < MAX_CLIENTS; i++)
+			voters += B.clients[i] && B.clients[i]->auth_mask;
+		if (voters >= AUTH_CLIENTS_MAX)
+			return reply(c, -ENOSPC) ? "cannot send REPLY" : NULL;
+	}
+	/* Joining flushes every cache (below): not more than once a second,
+	 * or toggling a subscription would be a way around CLEAR_CACHE's
+	 * limit. */
+	long now_ms = mono_ms();
+	if (added && c->auth_added_ms && now_ms - c->auth_added_ms < CACHE_CLEAR_MS)
+		return reply(c, -EAGAIN) ? "cannot send REPLY" : NULL;
+	if (added)
+		c->auth_added_ms = now_ms;
 	/* types it no longer answers: its pending requests take its defaults */
 	if (dropped)
 		auth_client_gone(c->id, dropped);
@@ -636,9 +639,9 @@ static const char *on_clear_cache(struct client *c, const void *body)
 {
 	if (!c->welcomed)
 		return "CLEAR_CACHE before HELLO";
-	long now = now_s();
+	long now = mono_ms();
 	int err = 0;
-	if (B.cache_cleared && now - B.cache_cleared < 1) {
+	if (B.cache_cleared && now - B.cache_cleared < CACHE_CLEAR_MS) {
 		err = -EAGAIN;
 	} else {
 		B.cache_cleared = now;
@@ -910,7 +913,7 @@ void broker_deliver(uint32_t type, void *rec, size_t size)
 	struct ward_rec *r = rec;
 	for (int i = 0; i < MAX_CLIENTS; i++) {
 		struct client *c = B.clients[i];
-		if (!c || !((c->mask >> type) & 1) || !c->hdr)
+		if (!c || !((c->mask >> type) & 1) || !c->hdr || c->doomed)
 			continue;
 		if ((c->mutes.n || c->mutes.inverted) && muteset_drops(&c->mutes, type, r)) {
 			c->muted++;
@@ -919,7 +922,10 @@ void broker_deliver(uint32_t type, void *rec, size_t size)
 		r->seq = ++c->seq;
 		int err = ring_put(c, rec, (uint32_t)size);
 		if (err == -EPROTO) {
-			client_free(c, "corrupt ring tail");
+			/* dropped at the end of the turn: freeing it here would
+			 * settle AUTH requests under the feet of whoever is
+			 * delivering (auth.c's loops) */
+			c->doomed = "corrupt ring tail";
 			continue;
 		}
 		if (err) {
@@ -935,6 +941,9 @@ void broker_deliver(uint32_t type, void *rec, size_t size)
 
 void broker_flush(void)
 {
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		if (B.clients[i] && B.clients[i]->doomed)
+			client_free(B.clients[i], B.clients[i]->doomed);
 	for (int i = 0; i < MAX_CLIENTS; i++) {
 		struct client *c = B.clients[i];
 		if (c && c->hdr && c->hdr->head != c->head)
@@ -972,13 +981,13 @@ int broker_auth_voters(uint32_t type, struct auth_voter *v, int max)
 int broker_send_to(uint32_t client_id, void *rec, size_t size)
 {
 	struct client *c = client_by_id(client_id);
-	if (!c || !c->hdr)
+	if (!c || !c->hdr || c->doomed)
 		return -ENOENT;
 	struct ward_rec *r = rec;
 	r->seq = ++c->seq;
 	int err = ring_put(c, rec, (uint32_t)size);
 	if (err == -EPROTO) {
-		client_free(c, "corrupt ring tail");
+		c->doomed = "corrupt ring tail"; /* see broker_deliver */
 		return -ENOENT;
 	}
 	if (err) {

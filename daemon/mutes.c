@@ -201,11 +201,3 @@ int muteset_mutes_pid(const struct muteset *s, uint64_t pid, uint64_t types)
 	struct mute *m = find(s, WARD_MUTE_PROCESS, pid, NULL, 0);
 	return m && (m->types & types) == types;
 }
-
-int muteset_mutes_path(const struct muteset *s, const char *path, uint32_t type)
-{
-	if (s->inverted & (1u << MUTE_CLASS_PATH))
-		return 0;
-	struct mute *m = find(s, WARD_MUTE_PATH_LITERAL, 0, path, strlen(path));
-	return m && ((m->types >> type) & 1);
-}

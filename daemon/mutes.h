@@ -4,8 +4,8 @@
  * it does not want, by acting process, executable path or target path,
  * each for a set of event types, each class invertible.  Pure logic on
  * records, no I/O: the broker asks muteset_drops() before it gives a client
- * an event or an AUTH request, and pushes what every client mutes down into
- * the kernel (broker.c).
+ * an event or an AUTH request, and pushes the processes every client mutes
+ * down into the sensors (broker.c).
  */
 #ifndef WARDD_MUTES_H
 #define WARDD_MUTES_H
@@ -50,7 +50,5 @@ int muteset_invert(struct muteset *s, uint32_t kind, int inverted);
 int muteset_drops(const struct muteset *s, uint32_t type, const struct ward_rec *r);
 /* Whether @s mutes process @pid, uninverted, for every type in @types. */
 int muteset_mutes_pid(const struct muteset *s, uint64_t pid, uint64_t types);
-/* Whether @s mutes target path @path literally, uninverted, for @type. */
-int muteset_mutes_path(const struct muteset *s, const char *path, uint32_t type);
 
 #endif

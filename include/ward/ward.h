@@ -17,8 +17,10 @@
  *   - Event type and field numbers are only ever appended to: a number once
  *     published keeps its meaning forever.
  *
- * Thread safety: a ward_client may be used by one thread at a time.
- * Different clients are independent.
+ * Thread safety: a ward_client may be used by one thread at a time, with
+ * one exception: ward_client_respond() may be called from any thread at any
+ * time, alongside any other call but ward_client_free().  Different clients
+ * are independent.
  *
  * Requests (subscribe, status) wait at most 5 s for wardd's answer.  A
  * request that fails on the connection itself (timeout, protocol error)
@@ -124,7 +126,7 @@ enum ward_field {
 	WARD_F_VERDICT = 87,      /* u64: enum ward_verdict that the kernel applied */
 	WARD_F_DECIDED_BY = 88,   /* str: name of the client whose answer decided */
 	WARD_F_REASON = 89,       /* str: how the verdict came about (docs/auth.md) */
-	WARD_F_LATENCY_NS = 90,   /* u64: from the kernel's request to the verdict */
+	WARD_F_LATENCY_NS = 90,   /* u64: from wardd reading the request to the verdict */
 	WARD_F_SHA256 = 91,       /* str: executable's SHA-256, 64 hex digits */
 	WARD_F_RULE_ID = 92,      /* u64: the network rule that denied */
 	WARD_F_RULE_CLIENT = 93,  /* str: name of the client that installed that rule */
@@ -226,7 +228,8 @@ int ward_client_status_json(ward_client *c, char **ret);
  * and answers with ward_client_respond() before the deadline.  The kernel
  * applies DENY if any subscribed client denies, else ALLOW.  A client that
  * misses its deadline gets its declared default verdict for that type and
- * a strike; too many strikes in a row and wardd disconnects it.  A client
+ * a strike; too many strikes within a minute (wardd --auth-strikes, 5) and
+ * wardd disconnects it.  A client
  * that disconnects has its pending requests resolved at once with its
  * defaults.  Subscribing to an AUTH type with ward_client_subscribe()
  * instead (NOTIFY) delivers each request once decided, with WARD_F_VERDICT,
@@ -239,9 +242,11 @@ enum ward_verdict {
 };
 
 /* ward_client_respond() flags */
-#define WARD_RESPOND_CACHE 0x1u /* this ALLOW holds for every process until the
-				   file is modified: wardd may answer the same
-				   request itself, in the kernel, from now on */
+#define WARD_RESPOND_CACHE 0x1u /* the verdict depends on the file alone (its
+				   content, its inode: not its name, not the
+				   process).  An ALLOW then holds for every
+				   process until the file is written (the
+				   kernel answers); a DENY for 2 s */
 
 /* ward_auth_sub flags */
 #define WARD_AUTH_FILE 0x1u /* with each request, a read-only descriptor of the
@@ -263,11 +268,13 @@ struct ward_auth_sub {
  * @deadline_ms: time the client needs per request, 0 for wardd's default
  *        (1000 ms); wardd caps it at its configured maximum (at most 10 s).
  * Independent of ward_client_subscribe() (the NOTIFY subscription).
+ * Adding a type clears every cached verdict (the new client must be asked).
  * Returns 0, -EINVAL for a type that is not AUTH-capable, a default that
  * is not a verdict or an unknown flag (subscription unchanged), -EPERM for
  * WARD_AUTH_FILE without the entitlement, -EOPNOTSUPP when wardd has no
- * fanotify, -EAGAIN as for ward_client_subscribe(), -EPIPE, or another
- * negative errno.
+ * fanotify, -ENOSPC when 32 clients already answer AUTH types, -EAGAIN as
+ * for ward_client_subscribe() or when the client added AUTH types less than
+ * a second ago, -EPIPE, or another negative errno.
  */
 int ward_client_subscribe_auth(ward_client *c, const struct ward_auth_sub *subs, size_t n,
 			       uint32_t deadline_ms);
@@ -316,9 +323,10 @@ int ward_client_clear_cache(ward_client *c);
  * Muted AUTH requests are not sent to the client, which counts as its
  * ALLOW.  A class of mutes (process, executable, target path) can be
  * inverted: then, for the types its mutes name, only matching events get
- * through.  What every subscribed client mutes the kernel drops before it
- * reaches wardd where it can: processes in the sensors' BPF map, literal
- * target paths of AUTH types as fanotify ignore marks (docs/auth.md).
+ * through.  A process every NOTIFY subscriber mutes (for all the types it
+ * subscribed to) is dropped in the kernel, by the sensors; the other mutes
+ * are applied in wardd (the kernel could only ignore an inode, which follows
+ * a file renamed to another name; docs/auth.md).
  */
 enum ward_mute_kind {
 	WARD_MUTE_PROCESS = 1,      /* @pid: the acting process (thread-group id) */
