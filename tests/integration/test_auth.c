@@ -713,6 +713,86 @@ static void overflow_answers_at_once(void **state)
 	voter_stop(&v);
 }
 
+/* The example clients, as a vendor would first run them. */
+static void example_block_denies(void **state)
+{
+	(void)state;
+	paths("ex-denied", "ex-secret");
+	copy_true(path_a);
+	touch(path_b);
+	char okbin[300];
+	snprintf(okbin, sizeof(okbin), "%s/ex-allowed", harness_auth_dir());
+	copy_true(okbin);
+	int out[2];
+	assert_int_equal(pipe(out), 0);
+	pid_t blk = fork();
+	if (blk == 0) {
+		dup2(out[1], 1);
+		close(out[0]);
+		execl(WARD_BLOCK_PATH, "block", "--exec", path_a, "--open", path_b, (char *)NULL);
+		_exit(127);
+	}
+	close(out[1]);
+	/* block subscribes in its own time: until its first denial shows */
+	int st = 0;
+	for (int tries = 0; tries < 100; tries++) {
+		run_child(do_exec, path_a, &st);
+		if (exit_code(st) == EPERM)
+			break;
+		usleep(50000);
+	}
+	assert_int_equal(exit_code(st), EPERM);
+	run_child(do_open, path_b, &st);
+	assert_int_equal(exit_code(st), EPERM);
+	run_child(do_exec, okbin, &st);
+	assert_int_equal(exit_code(st), 0);
+	kill(blk, SIGTERM);
+	assert_int_equal(wait_child(blk, &st), 0);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	/* it said what it denied, one line each */
+	FILE *f = fdopen(out[0], "r");
+	char line[1024];
+	int denials = 0;
+	while (fgets(line, sizeof(line), f))
+		denials += strstr(line, " deny ") != NULL;
+	fclose(f);
+	assert_true(denials >= 2);
+}
+
+static void example_count_counts(void **state)
+{
+	(void)state;
+	paths("counted", "unused");
+	touch(path_a);
+	int out[2];
+	assert_int_equal(pipe(out), 0);
+	pid_t cnt = fork();
+	if (cnt == 0) {
+		dup2(out[1], 1);
+		close(out[0]);
+		execl(WARD_COUNT_PATH, "count", "--interval-ms", "200", (char *)NULL);
+		_exit(127);
+	}
+	close(out[1]);
+	FILE *f = fdopen(out[0], "r");
+	int saw_open = 0;
+	char line[4096];
+	for (int tries = 0; tries < 30 && !saw_open; tries++) {
+		run_child(do_open, path_a, NULL);
+		struct timeval tv = {.tv_sec = 1};
+		fd_set rd;
+		FD_ZERO(&rd);
+		FD_SET(out[0], &rd);
+		if (select(out[0] + 1, &rd, NULL, NULL, &tv) == 1 && fgets(line, sizeof(line), f))
+			saw_open = strstr(line, "open=") != NULL;
+	}
+	kill(cnt, SIGTERM);
+	int st;
+	wait_child(cnt, &st);
+	fclose(f);
+	assert_true(saw_open);
+}
+
 /* ---- mutes ---- */
 
 /* A voter that denies everything but muted the one path: it is never asked
@@ -865,6 +945,8 @@ int main(void)
 		cmocka_unit_test(connect_and_bind_denied_by_rule),
 		cmocka_unit_test(cli_shows_decisions),
 		cmocka_unit_test(overflow_answers_at_once),
+		cmocka_unit_test(example_block_denies),
+		cmocka_unit_test(example_count_counts),
 		cmocka_unit_test(muted_path_not_asked),
 		cmocka_unit_test(inverted_path_muting),
 		cmocka_unit_test(process_mute_pushed_down),
