@@ -128,7 +128,7 @@ static struct {
 	/* counters */
 	uint64_t requests[WARD_EV_MAX_], allowed, denied, timeouts, overflow, self_allowed,
 		no_client, bcache_hits, kernel_cached, kernel_flushes, late_votes, queue_overflows,
-		cache_clears, ring_full, hashed, unhashed, files_unsent;
+		cache_clears, ring_full, hashed, unhashed, files_unsent, cache_races, hash_late;
 	uint64_t lat[LAT_BUCKETS];
 } A = {.fd = -1};
 
@@ -297,7 +297,10 @@ static void bcache_put(const struct cache_key *k, uint32_t verdict, uint64_t ttl
 /* The kernel's cache: an ignore mark on the file's inode for the request's
  * type.  The kernel drops it when the file is modified (no SURV_MODIFY), and
  * an evictable mark does not pin the inode in memory. */
-static void kernel_cache_allow(int fd, uint32_t type)
+static int same_version(int fd, const struct cache_key *k);
+
+/* Returns 1 when the kernel now answers ALLOW for this file version. */
+static int kernel_cache_allow(int fd, uint32_t type, const struct cache_key *key)
 {
 	if (A.kernel_marks >= A.cfg.kernel_cache_max) {
 		auth_clear_cache();
@@ -318,10 +321,27 @@ static void kernel_cache_allow(int fd, uint32_t type)
 		A.evictable = 0; /* before 5.19: plain marks, still bounded by kernel_cache_max */
 		r = fanotify_mark(A.fd, FAN_MARK_ADD | ign, m, fd, NULL);
 	}
-	if (r == 0) {
-		A.kernel_marks++;
-		A.kernel_cached++;
+	if (r)
+		return 0;
+	A.kernel_marks++;
+	/* Written while the clients decided?  A write before the mark existed
+	 * cleared nothing, so the mark must not stand for content nobody was
+	 * asked about.  A write after this check clears the mark itself. */
+	if (!same_version(fd, key)) {
+		fanotify_mark(A.fd, FAN_MARK_REMOVE | ign, m, fd, NULL);
+		A.cache_races++;
+		return 0;
 	}
+	A.kernel_cached++;
+	return 1;
+}
+
+static int same_version(int fd, const struct cache_key *k)
+{
+	struct stat st;
+	return fstat(fd, &st) == 0 && (uint64_t)st.st_size == k->size &&
+	       (uint64_t)st.st_mtim.tv_sec * 1000000000ull + (uint64_t)st.st_mtim.tv_nsec == k->mtime &&
+	       (uint64_t)st.st_ctim.tv_sec * 1000000000ull + (uint64_t)st.st_ctim.tv_nsec == k->ctime;
 }
 
 void auth_clear_cache(void)
@@ -459,9 +479,8 @@ static void finish(struct req *r)
 	 * it is applied, never cached. */
 	if (r->gen != A.gen)
 		all_cache = 0;
-	if (verdict == WARD_VERDICT_ALLOW && all_cache && r->nvoters) {
-		kernel_cache_allow(r->fd, r->type);
-		if (r->have_key)
+	if (verdict == WARD_VERDICT_ALLOW && all_cache && r->nvoters && r->have_key) {
+		if (kernel_cache_allow(r->fd, r->type, &r->key))
 			bcache_put(&r->key, verdict, 0);
 	} else if (verdict == WARD_VERDICT_DENY && r->gen == A.gen && r->v[deny].how == H_ANSWER && r->v[deny].cache &&
 		   r->have_key && A.cfg.deny_cache_ms) {
@@ -529,7 +548,7 @@ static void on_request(const struct fanotify_event_metadata *m, uint64_t now)
 		if (bcache_get(&key, &verdict)) {
 			A.bcache_hits++;
 			if (verdict == WARD_VERDICT_ALLOW)
-				kernel_cache_allow(fd, type); /* the mark was flushed or evicted */
+				kernel_cache_allow(fd, type, &key); /* the mark was flushed or evicted */
 			answer_now(fd, type, pid, &st, verdict, "cache", now);
 			return;
 		}
@@ -845,6 +864,8 @@ void auth_status(struct json_object *obj)
 	json_object_object_add(o, "files_not_sent", json_object_new_uint64(A.files_unsent));
 	json_object_object_add(o, "auth_exec_without_sha256", json_object_new_uint64(A.unhashed));
 	json_object_object_add(o, "no_client", json_object_new_uint64(A.no_client));
+	json_object_object_add(o, "not_cached_changed", json_object_new_uint64(A.cache_races));
+	json_object_object_add(o, "hash_too_slow", json_object_new_uint64(A.hash_late));
 	json_object_object_add(o, "kernel_cache_flushes", json_object_new_uint64(A.kernel_flushes));
 	json_object_object_add(o, "latency_p50_us", json_object_new_uint64(lat_percentile(0.5)));
 	json_object_object_add(o, "latency_p99_us", json_object_new_uint64(lat_percentile(0.99)));

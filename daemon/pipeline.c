@@ -556,11 +556,11 @@ static void on_record(void *data, size_t size)
 		struct ward_rec_builder b;
 		ward_rb_init(&b, recbuf, sizeof(recbuf), (uint16_t)type);
 		add_process(&b, &k, p);
-		if (type <= WARD_EV_EXIT)
+		if (type <= WARD_EV_EXIT) {
 			add_lifecycle(&b, &k);
-		if (type == WARD_EV_EXEC)
-			add_exec_hash(&b, &k, p);
-		else if (type <= WARD_EV_SYMLINK)
+			if (type == WARD_EV_EXEC)
+				add_exec_hash(&b, &k, p);
+		} else if (type <= WARD_EV_SYMLINK)
 			add_file(&b, &k, p);
 		else if (type <= WARD_EV_ACCEPT)
 			add_net(&b, &k);

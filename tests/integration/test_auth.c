@@ -45,6 +45,7 @@ struct voter {
 	volatile int read_only; /* every one of them refused a write */
 	int silent;             /* never answer */
 	int cache;              /* answer with WARD_RESPOND_CACHE */
+	int delay_ms;           /* think this long before answering */
 	const char *count_path; /* count requests for this path */
 	ward_client *c;
 	pthread_t thread;
@@ -72,6 +73,8 @@ static void *voter_main(void *arg)
 			v->requests++;
 		if (v->silent)
 			continue;
+		if (v->delay_ms)
+			usleep((useconds_t)v->delay_ms * 1000);
 		const char *sha = NULL;
 		ward_event_str(ev, WARD_F_SHA256, &sha, NULL);
 		uint32_t verdict = (v->deny_path && path && strcmp(path, v->deny_path) == 0) ||
@@ -446,6 +449,32 @@ static void cached_allow_and_modification(void **state)
 }
 
 static long long status_num(const char *section, const char *key);
+
+/* Written while the client decided: the ALLOW was for the old content, so
+ * it is applied but not cached — the new content is asked about. */
+static void no_cache_for_content_changed_meanwhile(void **state)
+{
+	(void)state;
+	paths("changing", "unused");
+	touch(path_a);
+	int wfd = open(path_a, O_WRONLY | O_APPEND); /* ours: never asked */
+	assert_true(wfd >= 0);
+	struct voter v = {.name = "slow-cacher", .type = WARD_EV_AUTH_OPEN, .cache = 1, .delay_ms = 300,
+			  .count_path = path_a};
+	voter_start(&v);
+	pid_t opener = start_child(do_open, path_a);
+	for (long t0 = now_ms(); v.requests < 1 && now_ms() - t0 < 3000;)
+		usleep(5000);
+	assert_int_equal(write(wfd, "EVIL", 4), 4); /* while the voter thinks */
+	int st;
+	assert_int_equal(wait_child(opener, &st), 0);
+	assert_int_equal(exit_code(st), 0);
+	run_child(do_open, path_a, &st);
+	assert_int_equal(exit_code(st), 0);
+	assert_int_equal(v.requests, 2); /* asked again: nothing was cached */
+	close(wfd);
+	voter_stop(&v);
+}
 
 static void bad_subscriptions_refused(void **state)
 {
@@ -941,6 +970,7 @@ int main(void)
 		cmocka_unit_test(silent_client_fail_open),
 		cmocka_unit_test(killed_client_resolves_at_once),
 		cmocka_unit_test(cached_allow_and_modification),
+		cmocka_unit_test(no_cache_for_content_changed_meanwhile),
 		cmocka_unit_test(bad_subscriptions_refused),
 		cmocka_unit_test(connect_and_bind_denied_by_rule),
 		cmocka_unit_test(cli_shows_decisions),

@@ -80,6 +80,23 @@ static int do_fork(void *arg)
 	return c & 0x7f; /* lets the parent check the grandchild's pid's low bits */
 }
 
+/* The type's own object holds exactly @want (field numbers past the
+ * process fields), nothing from another family. */
+static void assert_own_fields(const ward_event *ev, const uint32_t *want, size_t n)
+{
+	uint32_t f;
+	for (unsigned i = 0; (f = ward_event_field_at(ev, i)) != 0; i++) {
+		if (ward_field_is_process(f))
+			continue;
+		size_t k = 0;
+		while (k < n && want[k] != f)
+			k++;
+		if (k == n)
+			fail_msg("unexpected field %u (%s) in a %s event", f, ward_field_name(f),
+				 ward_event_type_name(ward_event_type(ev)));
+	}
+}
+
 static void test_fork(void **state)
 {
 	pid_t grandchild = 0;
@@ -91,6 +108,8 @@ static void test_fork(void **state)
 	uint64_t child = ev_u64(ev, WARD_F_CHILD_PID);
 	assert_true(child > 0 && (int)child != pid);
 	assert_int_equal(child & 0x7f, WEXITSTATUS(st));
+	static const uint32_t own[] = {WARD_F_CHILD_PID};
+	assert_own_fields(ev, own, 1);
 	free((void *)ev);
 }
 
@@ -117,6 +136,8 @@ static void test_exec(void **state)
 	static const char want[] = "true\0first arg\0second";
 	assert_argv(ev, want, sizeof(want));
 	assert_false(ev_has(ev, WARD_F_ARGV_TRUNCATED));
+	static const uint32_t own[] = {WARD_F_FILENAME, WARD_F_SHA256};
+	assert_own_fields(ev, own, 2);
 	free((void *)ev);
 
 	/* the process's later events carry the new image */
@@ -142,6 +163,8 @@ static void test_exit(void **state)
 	assert_process(ev, pid);
 	assert_int_equal(ev_u64(ev, WARD_F_EXIT_CODE), 7);
 	assert_int_equal(ev_u64(ev, WARD_F_EXIT_SIGNAL), 0);
+	static const uint32_t own[] = {WARD_F_EXIT_CODE, WARD_F_EXIT_SIGNAL, WARD_F_CORE_DUMPED};
+	assert_own_fields(ev, own, 3);
 	free((void *)ev);
 
 	pid = run_child(do_killed, NULL, NULL);
