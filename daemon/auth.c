@@ -84,6 +84,7 @@ struct req {
 	int have_key;
 	uint64_t gen;        /* cache generation it was asked in */
 	int hashing;         /* waiting for the hash worker before delivery */
+	uint64_t hash_until; /* monotonic ns: then deliver without the digest */
 	int nvoters, nwait;
 	int last;            /* voter that answered last */
 	struct voter v[MAX_VOTERS];
@@ -224,10 +225,13 @@ static void mark_target(struct target *t, uint64_t want)
 	unsigned extra = t->flags == 0 ? FAN_EVENT_ON_CHILD : 0;
 	t->err = 0;
 	if (t->marked & ~want) {
-		if (fanotify_mark(A.fd, FAN_MARK_REMOVE | t->flags, (t->marked & ~want) | extra, AT_FDCWD, t->path) &&
-		    errno != ENOENT)
+		/* Only what was removed is unmarked: a path renamed or mounted
+		 * over since leaves the kernel's mark in place, and the status
+		 * must keep saying so. */
+		if (fanotify_mark(A.fd, FAN_MARK_REMOVE | t->flags, (t->marked & ~want) | extra, AT_FDCWD, t->path))
 			t->err = errno;
-		t->marked &= want;
+		else
+			t->marked &= want;
 	}
 	if (want & ~t->marked) {
 		if (fanotify_mark(A.fd, FAN_MARK_ADD | t->flags, want | extra, AT_FDCWD, t->path)) {
@@ -244,20 +248,28 @@ int auth_available(void)
 	return A.fd >= 0;
 }
 
-int auth_blocks_opens(void)
-{
-	for (int i = 0; i < A.ntargets; i++)
-		if (A.targets[i].marked & FAN_OPEN_PERM)
-			return 1;
-	return 0;
-}
-
 void auth_set_mask(uint64_t mask)
 {
 	if (A.fd < 0)
 		return;
 	A.mask = mask;
 	uint64_t want = fan_mask_of(mask);
+	if (!want) {
+		/* Nobody answers: drop every mark of the group, whatever became
+		 * of the paths they were placed by (cached verdicts go too). */
+		fanotify_mark(A.fd, FAN_MARK_FLUSH | FAN_MARK_FILESYSTEM, 0, AT_FDCWD, NULL);
+		fanotify_mark(A.fd, FAN_MARK_FLUSH | FAN_MARK_MOUNT, 0, AT_FDCWD, NULL);
+		fanotify_mark(A.fd, FAN_MARK_FLUSH, 0, AT_FDCWD, NULL);
+		A.kernel_marks = 0;
+		A.gen++;
+		if (A.bcache)
+			memset(A.bcache, 0, BCACHE_SIZE * sizeof(*A.bcache));
+		for (int i = 0; i < A.ntargets; i++) {
+			A.targets[i].marked = 0;
+			A.targets[i].err = 0;
+		}
+		return;
+	}
 	for (int i = 0; i < A.ntargets; i++)
 		mark_target(&A.targets[i], want);
 	log_debug("AUTH types now %#llx", (unsigned long long)mask);
@@ -594,7 +606,14 @@ static void on_request(const struct fanotify_event_metadata *m, uint64_t now)
 	if (type == WARD_EV_AUTH_EXEC && have_st && S_ISREG(st.st_mode)) {
 		have_digest = hashcache_lookup(&st, digest) == 0;
 		if (!have_digest && hashcache_submit(fd, r->id) == 0) {
+			/* at most half the shortest deadline: a slow disk or a
+			 * queue of big files must not eat the clients' time */
+			uint64_t shortest = UINT64_MAX;
+			for (int i = 0; i < nv; i++)
+				if (voters[i].deadline_ns < shortest)
+					shortest = voters[i].deadline_ns;
 			r->hashing = 1;
+			r->hash_until = now + shortest / 2;
 			return;
 		}
 	}
@@ -691,19 +710,14 @@ static void deliver(struct req *r)
 		broker_disconnect(doomed[i], "missed too many AUTH deadlines");
 }
 
-void auth_on_hash_done(void)
+void auth_on_hash(uint64_t cookie, int err, const uint8_t *digest)
 {
-	uint64_t cookie;
-	int err;
-	uint8_t digest[HASHCACHE_DIGEST_LEN];
-	while (hashcache_take(&cookie, &err, digest) == 1) {
-		struct req *r = req_by_id(cookie);
-		if (!r || !r->hashing)
-			continue; /* decided meanwhile (deadline, every voter gone) */
-		r->hashing = 0;
-		set_base(r, err ? NULL : digest);
-		deliver(r);
-	}
+	struct req *r = req_by_id(cookie);
+	if (!r || !r->hashing)
+		return; /* decided meanwhile, or asked without the digest */
+	r->hashing = 0;
+	set_base(r, err ? NULL : digest);
+	deliver(r);
 }
 
 void auth_on_event(void)
@@ -752,6 +766,16 @@ void auth_tick(void)
 	for (struct req *r = A.active; r; r = next) {
 		next = r->next;
 		uint64_t id = r->id;
+		if (r->hashing && now >= r->hash_until) {
+			/* ask without the digest; the worker's answer is dropped */
+			A.hash_late++;
+			r->hashing = 0;
+			set_base(r, NULL);
+			deliver(r);
+			/* deliver() may disconnect clients, which settles other
+			 * requests: the rest of the list waits for the next turn */
+			break;
+		}
 		for (int i = 0; i < r->nvoters && r->id == id; i++) {
 			struct voter *v = &r->v[i];
 			if (v->how != H_WAIT || now < v->deadline)

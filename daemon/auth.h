@@ -6,8 +6,8 @@
  * cached in the kernel (ignore marks) and here.  docs/auth.md explains the
  * rules; this is wardd's side.
  *
- * Runs on wardd's main thread, which never opens a file on a marked
- * filesystem once marks are placed; requests from wardd's own process
+ * Runs on wardd's main thread, which never opens a file it could be asked
+ * about (the hash worker does that); requests from wardd's own process
  * (other threads) are allowed at once, so wardd cannot wait on itself.
  */
 #ifndef WARDD_AUTH_H
@@ -40,11 +40,8 @@ struct auth_config {
 int auth_init(int epfd, void *tag, const struct auth_config *cfg);
 /* Whether auth_init() succeeded. */
 int auth_available(void);
-/* Whether a FAN_OPEN_PERM mark is in place: then wardd's main thread must
- * not open files (it would wait on its own request). */
-int auth_blocks_opens(void);
-/* The hash worker has results (hashcache_done_fd() polled readable). */
-void auth_on_hash_done(void);
+/* A hash worker result for request @cookie (its auth_id). */
+void auth_on_hash(uint64_t cookie, int err, const uint8_t *digest);
 /* The fanotify descriptor polled readable. */
 void auth_on_event(void);
 /* Every loop turn: apply missed deadlines. */

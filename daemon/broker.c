@@ -46,7 +46,8 @@
 #define STRIKE_WINDOW_S 60       /* missed deadlines count within this window */
 #define NET_RULES_PER_CLIENT 64  /* one client cannot take every kernel slot */
 #define AUTH_CLIENTS_MAX 32      /* clients asked per request (auth.c MAX_VOTERS) */
-#define CACHE_CLEAR_MS 1000      /* cache flushes a client can cause: one a second */
+#define CACHE_CLEAR_MS 1000      /* CLEAR_CACHE: once a second, for all clients */
+#define JOIN_FLUSHES_PER_S 8     /* AUTH joins (each flushes the caches) a second */
 
 #ifndef SO_PASSRIGHTS
 #define SO_PASSRIGHTS 83 /* Linux 6.16: refuse SCM_RIGHTS on this socket */
@@ -90,7 +91,6 @@ struct client {
 	struct muteset mutes;
 	uint64_t muted;          /* events and requests its mutes held back */
 	const char *doomed;      /* to be dropped at the end of the turn, and why */
-	long auth_added_ms;      /* monotonic ms it last added an AUTH type */
 };
 
 enum { TAG_LISTEN = 1, TAG_CLIENT = 2 };
@@ -109,7 +109,9 @@ static struct {
 	uint64_t mask;
 	uint64_t auth_mask;    /* union of the clients' AUTH subscriptions */
 	struct broker_auth_cfg auth;
-	long cache_cleared;    /* monotonic ms of the last client-requested clear */
+	long cache_cleared;    /* monotonic ms of the last CLEAR_CACHE */
+	long join_window;      /* monotonic ms: this second's AUTH joins ... */
+	unsigned join_flushes; /* ... and how many flushed the caches */
 	uint64_t disconnects_bad_msg;
 	uint64_t ring_total;   /* bytes of all clients' rings */
 	uint64_t refused;      /* connections refused (slots, per-uid cap, fds) */
@@ -597,14 +599,20 @@ static const char *on_subscribe(struct client *c, const void *body)
 		if (voters >= AUTH_CLIENTS_MAX)
 			return reply(c, -ENOSPC) ? "cannot send REPLY" : NULL;
 	}
-	/* Joining flushes every cache (below): not more than once a second,
-	 * or toggling a subscription would be a way around CLEAR_CACHE's
-	 * limit. */
+	/* Joining flushes every cache (below): at most JOIN_FLUSHES_PER_S
+	 * times a second for all clients together (several products may
+	 * start at once), so that reconnecting and subscribing in a loop is
+	 * no way around CLEAR_CACHE's limit. */
 	long now_ms = mono_ms();
-	if (added && c->auth_added_ms && now_ms - c->auth_added_ms < CACHE_CLEAR_MS)
-		return reply(c, -EAGAIN) ? "cannot send REPLY" : NULL;
-	if (added)
-		c->auth_added_ms = now_ms;
+	if (added) {
+		if (now_ms - B.join_window >= 1000) {
+			B.join_window = now_ms;
+			B.join_flushes = 0;
+		}
+		if (B.join_flushes >= JOIN_FLUSHES_PER_S)
+			return reply(c, -EAGAIN) ? "cannot send REPLY" : NULL;
+		B.join_flushes++;
+	}
 	/* types it no longer answers: its pending requests take its defaults */
 	if (dropped)
 		auth_client_gone(c->id, dropped);

@@ -45,8 +45,11 @@ struct entry {
 };
 
 struct job {
-	int fd;             /* our dup, closed by whoever drops the job */
+	int fd;             /* our dup, closed by whoever drops the job; -1: open path */
 	uint64_t cookie;
+	char *path;         /* hashcache_submit_path: opened by the worker */
+	dev_t dev;          /* ... and it must be this file */
+	ino_t ino;
 };
 
 struct result {
@@ -322,10 +325,19 @@ static int hash_fd(struct hc *s, int fd, uint8_t out[HASHCACHE_DIGEST_LEN], int 
 	return 0;
 }
 
+static void drop_job(struct job *j)
+{
+	if (j->fd >= 0)
+		close(j->fd);
+	free(j->path);
+	j->fd = -1;
+	j->path = NULL;
+}
+
 static void destroy(struct hc *s)
 {
 	for (unsigned i = 0; i < s->job_count; i++)
-		close(s->jobs[(s->job_head + i) % HASHCACHE_QUEUE_MAX].fd);
+		drop_job(&s->jobs[(s->job_head + i) % HASHCACHE_QUEUE_MAX]);
 	if (s->efd >= 0)
 		close(s->efd);
 	pthread_cond_destroy(&s->wake);
@@ -351,8 +363,21 @@ static void *worker_main(void *arg)
 		pthread_mutex_unlock(&s->lock);
 
 		struct result r = {.cookie = j.cookie};
-		r.err = hash_fd(s, j.fd, r.digest, 0);
-		close(j.fd);
+		if (j.fd < 0 && j.path) {
+			/* opened here, never on wardd's main thread: an open can
+			 * wait (a permission event, a hung network filesystem) */
+			j.fd = open(j.path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+			struct stat st;
+			if (j.fd < 0)
+				r.err = -errno;
+			else if (fstat(j.fd, &st) || st.st_dev != j.dev || st.st_ino != j.ino)
+				r.err = -ESTALE; /* not the file that ran */
+		}
+		if (j.fd >= 0 && !r.err)
+			r.err = hash_fd(s, j.fd, r.digest, 0);
+		if (j.fd >= 0)
+			close(j.fd);
+		free(j.path);
 
 		pthread_mutex_lock(&s->lock);
 		s->busy = 0;
@@ -447,7 +472,7 @@ void hashcache_free(void)
 	pthread_mutex_lock(&s->lock);
 	atomic_store(&s->stop, 1);
 	for (; s->job_count; s->job_count--) {
-		close(s->jobs[s->job_head].fd);
+		drop_job(&s->jobs[s->job_head]);
 		s->job_head = (s->job_head + 1) % HASHCACHE_QUEUE_MAX;
 	}
 	pthread_cond_signal(&s->wake);
@@ -525,7 +550,30 @@ int hashcache_submit(int fd, uint64_t cookie)
 		close(d);
 		return -EBUSY;
 	}
-	s->jobs[(s->job_head + s->job_count) % HASHCACHE_QUEUE_MAX] = (struct job){d, cookie};
+	s->jobs[(s->job_head + s->job_count) % HASHCACHE_QUEUE_MAX] = (struct job){.fd = d, .cookie = cookie};
+	s->job_count++;
+	pthread_cond_signal(&s->wake);
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+int hashcache_submit_path(const char *path, dev_t dev, ino_t ino, uint64_t cookie)
+{
+	struct hc *s = H;
+	if (!s || !path || path[0] != '/')
+		return -EINVAL;
+	char *copy = strdup(path);
+	if (!copy)
+		return -ENOMEM;
+	pthread_mutex_lock(&s->lock);
+	if (s->job_count + s->busy + s->res_count >= HASHCACHE_QUEUE_MAX) {
+		s->st.refused++;
+		pthread_mutex_unlock(&s->lock);
+		free(copy);
+		return -EBUSY;
+	}
+	s->jobs[(s->job_head + s->job_count) % HASHCACHE_QUEUE_MAX] =
+		(struct job){.fd = -1, .cookie = cookie, .path = copy, .dev = dev, .ino = ino};
 	s->job_count++;
 	pthread_cond_signal(&s->wake);
 	pthread_mutex_unlock(&s->lock);

@@ -80,6 +80,11 @@ int hashcache_hash_fd(int fd, uint8_t out[HASHCACHE_DIGEST_LEN]);
  * take some first, or report the event without a digest), -EINVAL (not
  * initialised) or -errno from the dup. */
 int hashcache_submit(int fd, uint64_t cookie);
+/* As hashcache_submit, but the worker opens absolute @path itself
+ * (read-only, non-blocking) and hashes it only if it is file @dev/@ino
+ * (else the result is -ESTALE).  For wardd's main thread, which must not
+ * open files.  Returns 0, -EBUSY, -EINVAL, -ENOMEM. */
+int hashcache_submit_path(const char *path, dev_t dev, ino_t ino, uint64_t cookie);
 /* An eventfd, readable while results wait to be taken: register it with
  * epoll (EPOLLIN, level-triggered) and, when it fires, call hashcache_take
  * until it returns 0; that last call re-arms it.  -1 when not initialised. */

@@ -14,7 +14,6 @@
 #include <json-c/json.h>
 
 #include <ward/ward.h>
-#include "auth.h"
 #include "broker.h"
 #include "events.h"
 #include "hashcache.h"
@@ -376,45 +375,104 @@ static void add_sys(struct ward_rec_builder *b, const struct kev *k)
 /* Process-table side effects that must happen before enrichment (exec: the
  * event describes the new image) and the type's own fields. */
 /*
- * The executable's SHA-256: from the cache, by the identity the sensor read
- * from the inode; else hashed now (once per version of the file, bounded by
- * the cache's size limit) — but only while no FAN_OPEN_PERM mark is in
- * place: with one, this thread opening a file would wait on its own
- * permission event.  Then the event goes without a digest (counted); an
- * AUTH_EXEC subscriber keeps the cache filled, since each exec it is asked
- * about is hashed (from the request's own descriptor) before it runs.
+ * The executable's SHA-256.  From the cache, keyed by the identity and
+ * version the sensor read from the inode, when it is there.  Otherwise the
+ * exec record waits: the hash worker opens and hashes the file (this
+ * thread never opens one: it could wait on its own fanotify permission
+ * event, or on a hung network filesystem), and meanwhile wardd stops
+ * reading the sensors' ring, so every later event stays behind the exec in
+ * order, in the kernel's buffer.  At most PARK_MS, then the exec goes
+ * without a digest (counted) and the hash still fills the cache.
  */
-static uint64_t exec_unhashed;
+#define PARK_MS 200
+#define PIPELINE_COOKIE (1ull << 63) /* hash results for the pipeline, not auth.c */
 
-static void add_exec_hash(struct ward_rec_builder *b, const struct kev *k, const struct proc *p)
+static uint64_t exec_unhashed, exec_parked;
+static struct {
+	int active;
+	uint64_t cookie;
+	uint64_t until;      /* monotonic ns */
+	uint32_t type;
+	size_t len;
+	_Alignas(8) uint8_t rec[WARD_REC_MAX];
+} parked;
+static uint64_t park_serial;
+
+static uint64_t mono_ns(void)
 {
-	const struct wk_exec *e = &k->p->exec;
-	struct stat st = {0};
-	st.st_dev = makedev((unsigned)(e->dev >> 20), (unsigned)(e->dev & 0xfffff));
-	st.st_ino = e->ino;
-	st.st_size = (off_t)e->size;
-	st.st_mtim.tv_sec = (time_t)(e->mtime_ns / 1000000000ull);
-	st.st_mtim.tv_nsec = (long)(e->mtime_ns % 1000000000ull);
-	st.st_ctim.tv_sec = (time_t)(e->ctime_ns / 1000000000ull);
-	st.st_ctim.tv_nsec = (long)(e->ctime_ns % 1000000000ull);
-	uint8_t d[HASHCACHE_DIGEST_LEN];
-	int have = e->mtime_ns && hashcache_lookup(&st, d) == 0;
-	if (!have && !auth_blocks_opens() && p->exe && p->exe[0] == '/') {
-		int fd = open(p->exe, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-		struct stat fs;
-		/* the same file the kernel ran, not whatever is at the path now */
-		if (fd >= 0 && fstat(fd, &fs) == 0 && fs.st_dev == st.st_dev && fs.st_ino == st.st_ino)
-			have = hashcache_hash_fd(fd, d) == 0;
-		if (fd >= 0)
-			close(fd);
-	}
-	if (!have) {
-		exec_unhashed++;
-		return;
-	}
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void exec_stat(const struct wk_exec *e, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_dev = makedev((unsigned)(e->dev >> 20), (unsigned)(e->dev & 0xfffff));
+	st->st_ino = e->ino;
+	st->st_size = (off_t)e->size;
+	st->st_mtim.tv_sec = (time_t)(e->mtime_ns / 1000000000ull);
+	st->st_mtim.tv_nsec = (long)(e->mtime_ns % 1000000000ull);
+	st->st_ctim.tv_sec = (time_t)(e->ctime_ns / 1000000000ull);
+	st->st_ctim.tv_nsec = (long)(e->ctime_ns % 1000000000ull);
+}
+
+static void add_sha256(struct ward_rec_builder *b, const uint8_t *d)
+{
 	char hex[HASHCACHE_HEX_LEN];
 	hashcache_hex(d, hex);
 	ward_rb_str(b, WARD_F_SHA256, hex, HASHCACHE_HEX_LEN - 1);
+}
+
+/* 1: digest added; 0: the record must wait for the worker (submitted);
+ * -1: no digest to be had. */
+static int add_exec_hash(struct ward_rec_builder *b, const struct kev *k, const struct proc *p)
+{
+	const struct wk_exec *e = &k->p->exec;
+	struct stat st;
+	exec_stat(e, &st);
+	uint8_t d[HASHCACHE_DIGEST_LEN];
+	if (e->mtime_ns && hashcache_lookup(&st, d) == 0) {
+		add_sha256(b, d);
+		return 1;
+	}
+	if (!p->exe || p->exe[0] != '/')
+		return -1;
+	uint64_t cookie = PIPELINE_COOKIE | ++park_serial;
+	return hashcache_submit_path(p->exe, st.st_dev, st.st_ino, cookie) == 0 ? (parked.cookie = cookie, 0) : -1;
+}
+
+/* Deliver the parked exec record, with @digest if there is one. */
+static void unpark(const uint8_t *digest)
+{
+	struct ward_rec_builder b;
+	ward_rb_resume(&b, parked.rec, sizeof(parked.rec), parked.len);
+	if (digest)
+		add_sha256(&b, digest);
+	else
+		exec_unhashed++;
+	size_t n = ward_rb_finish(&b);
+	parked.active = 0;
+	if (n)
+		broker_deliver(parked.type, parked.rec, n);
+	else
+		malformed++;
+}
+
+int pipeline_parked(void)
+{
+	if (parked.active && mono_ns() >= parked.until)
+		unpark(NULL); /* slow disk, big file: on without the digest */
+	return parked.active;
+}
+
+int pipeline_on_hash(uint64_t cookie, int err, const uint8_t *digest)
+{
+	if (!(cookie & PIPELINE_COOKIE))
+		return 0;
+	if (parked.active && cookie == parked.cookie)
+		unpark(err ? NULL : digest);
+	return 1; /* ours, even if late: the cache has it now */
 }
 
 static void add_lifecycle(struct ward_rec_builder *b, const struct kev *k)
@@ -531,7 +589,9 @@ int pipeline_on_record(void *ctx, void *data, size_t size)
 {
 	int r = spend();
 	on_record(data, size);
-	return r;
+	/* an exec waits for its digest: stop reading the ring (the record
+	 * counts as read) until it is delivered */
+	return parked.active ? -EAGAIN : r;
 }
 
 static void on_record(void *data, size_t size)
@@ -556,10 +616,15 @@ static void on_record(void *data, size_t size)
 		struct ward_rec_builder b;
 		ward_rb_init(&b, recbuf, sizeof(recbuf), (uint16_t)type);
 		add_process(&b, &k, p);
+		int park = 0;
 		if (type <= WARD_EV_EXIT) {
 			add_lifecycle(&b, &k);
-			if (type == WARD_EV_EXEC)
-				add_exec_hash(&b, &k, p);
+			if (type == WARD_EV_EXEC) {
+				int h = add_exec_hash(&b, &k, p);
+				park = h == 0;
+				if (h < 0)
+					exec_unhashed++;
+			}
 		} else if (type <= WARD_EV_SYMLINK)
 			add_file(&b, &k, p);
 		else if (type <= WARD_EV_ACCEPT)
@@ -576,7 +641,16 @@ static void on_record(void *data, size_t size)
 			r->global_seq = ++global_seq;
 			/* unsigned: wraps rather than overflows on a nonsense ktime */
 			r->time_ns = k.h->ktime + (uint64_t)boot_to_real_ns;
-			broker_deliver(type, recbuf, n);
+			if (park) {
+				memcpy(parked.rec, recbuf, n);
+				parked.len = n;
+				parked.type = type;
+				parked.until = mono_ns() + PARK_MS * 1000000ull;
+				parked.active = 1;
+				exec_parked++;
+			} else {
+				broker_deliver(type, recbuf, n);
+			}
 		} else {
 			malformed++;
 		}
@@ -652,6 +726,7 @@ void pipeline_status(struct json_object *obj)
 	json_object_object_add(obj, "ringbuf_drops", json_object_new_uint64(total_drops));
 	json_object_object_add(obj, "malformed_records", json_object_new_uint64(malformed));
 	json_object_object_add(obj, "exec_without_sha256", json_object_new_uint64(exec_unhashed));
+	json_object_object_add(obj, "exec_waited_for_sha256", json_object_new_uint64(exec_parked));
 	json_object_object_add(obj, "global_seq", json_object_new_uint64(global_seq));
 	json_object_object_add(obj, "processes_tracked", json_object_new_uint64(proctable_count()));
 }

@@ -18,6 +18,11 @@ void pipeline_init(void);
 /* ring_buffer callback: one sensor record.  Returns 0, or -EAGAIN once the
  * turn's budget is spent (the record was handled; consumption stops). */
 int pipeline_on_record(void *ctx, void *data, size_t size);
+/* Whether an exec record waits for its SHA-256 (then the sensors' ring is
+ * not read; after PARK_MS it goes without).  Call each turn. */
+int pipeline_parked(void);
+/* A hash worker result: 1 if it was the pipeline's (@cookie), else 0. */
+int pipeline_on_hash(uint64_t cookie, int err, const uint8_t *digest);
 /* Start a loop turn's budget. */
 void pipeline_new_turn(void);
 /* Re-read the offset between boot time and wall-clock time. */

@@ -272,6 +272,18 @@ static int add_fd(int epfd, int fd, void *tag)
 
 static int tag_ring, tag_signal, tag_fanotify, tag_netpolicy, tag_hash;
 
+/* The hash worker's results: exec events waiting in the pipeline, or
+ * AUTH_EXEC requests waiting in auth.c. */
+static void on_hash_results(void)
+{
+	uint64_t cookie;
+	int err;
+	uint8_t digest[HASHCACHE_DIGEST_LEN];
+	while (hashcache_take(&cookie, &err, digest) == 1)
+		if (!pipeline_on_hash(cookie, err, digest))
+			auth_on_hash(cookie, err, digest);
+}
+
 static void run(int epfd, int sfd)
 {
 	struct epoll_event evs[64];
@@ -293,7 +305,7 @@ static void run(int epfd, int sfd)
 			} else if (tag == &tag_fanotify) {
 				auth_on_event();
 			} else if (tag == &tag_hash) {
-				auth_on_hash_done();
+				on_hash_results();
 			} else if (tag == &tag_netpolicy) {
 				netpolicy_poll(pipeline_on_net_enforce, NULL);
 			} else if (tag != &tag_ring) {
@@ -303,7 +315,8 @@ static void run(int epfd, int sfd)
 		/* The ring is read every turn: bulk wake-ups and the timeout
 		 * both end up here. */
 		pipeline_new_turn();
-		int got = sensors_consume();
+		/* an exec waiting for its digest holds everything after it */
+		int got = pipeline_parked() ? 0 : sensors_consume();
 		if (got < 0 && got != -EINTR && got != -EAGAIN /* budget spent */)
 			log_warnx("ring buffer: %s", strerror(-got));
 		broker_flush();

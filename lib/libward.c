@@ -182,10 +182,18 @@ static void file_stash(ward_client *c, uint64_t auth_id, int fd)
 /* A FILE message (@n bytes read into @m and @body, @got descriptors in @fds):
  * stash it.  Returns 0 or -EPROTO (descriptors closed). */
 static int file_msg(ward_client *c, const struct ward_msg *m, const void *body, ssize_t n,
-		    int *fds, size_t got, bool truncated)
+		    int *fds, size_t got, int msg_flags)
 {
 	struct ward_msg_file f;
-	if (truncated || m->len != (size_t)n || (size_t)n != sizeof(*m) + sizeof(f) || got != 1) {
+	if ((msg_flags & MSG_TRUNC) || m->len != (size_t)n || (size_t)n != sizeof(*m) + sizeof(f)) {
+		close_fds(fds, got);
+		return -EPROTO;
+	}
+	/* At its descriptor limit, the process gets the message without the
+	 * descriptor (MSG_CTRUNC): that request simply has none. */
+	if (got == 0 && (msg_flags & MSG_CTRUNC))
+		return 0;
+	if (got != 1) {
 		close_fds(fds, got);
 		return -EPROTO;
 	}
@@ -231,7 +239,7 @@ static int msg_recv(ward_client *c, uint16_t type, void *body, size_t cap, size_
 		    type != WARD_MSG_FILE) {
 			int ffds[WELCOME_NFDS];
 			size_t got = take_fds(&mh, ffds, WELCOME_NFDS, true);
-			int r = file_msg(c, &m, body, n, ffds, got < WELCOME_NFDS ? got : WELCOME_NFDS, truncated);
+			int r = file_msg(c, &m, body, n, ffds, got < WELCOME_NFDS ? got : WELCOME_NFDS, mh.msg_flags);
 			if (r < 0)
 				return r;
 			continue;
@@ -276,7 +284,7 @@ static int drain_files(ward_client *c)
 			close_fds(fds, got);
 			return -EPROTO;
 		}
-		int r = file_msg(c, &m, body, n, fds, got, (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0);
+		int r = file_msg(c, &m, body, n, fds, got, mh.msg_flags);
 		if (r < 0)
 			return r;
 	}

@@ -273,8 +273,9 @@ struct ward_auth_sub {
  * is not a verdict or an unknown flag (subscription unchanged), -EPERM for
  * WARD_AUTH_FILE without the entitlement, -EOPNOTSUPP when wardd has no
  * fanotify, -ENOSPC when 32 clients already answer AUTH types, -EAGAIN as
- * for ward_client_subscribe() or when the client added AUTH types less than
- * a second ago, -EPIPE, or another negative errno.
+ * for ward_client_subscribe() or when clients added AUTH types 8 times in
+ * the last second (try again a second later), -EPIPE, or another negative
+ * errno.
  */
 int ward_client_subscribe_auth(ward_client *c, const struct ward_auth_sub *subs, size_t n,
 			       uint32_t deadline_ms);
