@@ -140,19 +140,24 @@ static __always_inline void wk_count_drop(__u32 type)
 }
 
 /* Whether the current task's events may be reported at all. */
-static __always_inline bool wk_task_wanted(__u64 cg)
+static __always_inline bool wk_task_wanted_ex(__u64 cg, bool pid_mutes)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	if (tgid == (__u32)wk_config_get(WK_CFG_SELF_TGID))
 		return false;
 	__u64 muting = wk_config_get(WK_CFG_MUTING);
-	if ((muting & WK_MUTING_PIDS) && bpf_map_lookup_elem(&wk_muted_pids, &tgid))
+	if (pid_mutes && (muting & WK_MUTING_PIDS) && bpf_map_lookup_elem(&wk_muted_pids, &tgid))
 		return false;
 	if ((muting & WK_MUTING_CGROUPS) && bpf_map_lookup_elem(&wk_muted_cgroups, &cg))
 		return false;
 	if (wk_scoped && bpf_current_task_under_cgroup(&wk_scope, 0) != 1)
 		return false;
 	return true;
+}
+
+static __always_inline bool wk_task_wanted(__u64 cg)
+{
+	return wk_task_wanted_ex(cg, true);
 }
 
 static __always_inline bool wk_type_subscribed(__u32 type)
@@ -364,10 +369,10 @@ static __always_inline void wk_submit(__u8 *ev)
  * process family uses this directly: wardd's process table needs its events
  * whoever subscribed.
  */
-static __always_inline __u8 *wk_begin_always(__u16 type)
+static __always_inline __u8 *wk_begin_ex(__u16 type, bool pid_mutes)
 {
 	__u64 cg = bpf_get_current_cgroup_id();
-	if (!wk_task_wanted(cg))
+	if (!wk_task_wanted_ex(cg, pid_mutes))
 		return NULL;
 	__u8 *ev = wk_scratch();
 	if (!ev)
@@ -375,6 +380,19 @@ static __always_inline __u8 *wk_begin_always(__u16 type)
 	wk_fill_hdr((struct wk_hdr *)ev, type, cg);
 	__builtin_memset(ev + sizeof(struct wk_hdr), 0, sizeof(union wk_payload));
 	return ev;
+}
+
+static __always_inline __u8 *wk_begin_always(__u16 type)
+{
+	return wk_begin_ex(type, true);
+}
+
+/* Fork, exec, exit and cwd keep wardd's process table true, which AUTH
+ * requests draw on: they come even for muted pids (wardd then delivers
+ * them to nobody).  Cgroup mutes and the scope still apply. */
+static __always_inline __u8 *wk_begin_lifecycle(__u16 type)
+{
+	return wk_begin_ex(type, false);
 }
 
 /* As wk_begin_always, but only when someone subscribed to @type. */

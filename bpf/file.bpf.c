@@ -418,7 +418,7 @@ int wk_chdir_exit(WK_CTX *ctx)
 {
 	if (WK_RET(ctx) != 0)
 		return 0;
-	__u8 *ev = wk_begin_always(WK_CWD);
+	__u8 *ev = wk_begin_lifecycle(WK_CWD);
 	if (!ev)
 		return 0;
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task();

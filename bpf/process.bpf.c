@@ -15,7 +15,7 @@ int wk_fork(struct bpf_raw_tracepoint_args *ctx)
 	__u32 pid = BPF_CORE_READ(child, tgid);
 	if (pid != BPF_CORE_READ(child, pid))
 		return 0; /* a new thread, not a new process */
-	__u8 *ev = wk_begin_always(WARD_EV_FORK);
+	__u8 *ev = wk_begin_lifecycle(WARD_EV_FORK);
 	if (!ev)
 		return 0;
 	struct wk_fork *p = &WK_PAYLOAD(ev)->fork;
@@ -52,7 +52,7 @@ int wk_exec(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct task_struct *t = (struct task_struct *)ctx->args[0];
 	struct linux_binprm *bprm = (struct linux_binprm *)ctx->args[2];
-	__u8 *ev = wk_begin_always(WARD_EV_EXEC);
+	__u8 *ev = wk_begin_lifecycle(WARD_EV_EXEC);
 	if (!ev)
 		return 0;
 	struct wk_exec *p = &WK_PAYLOAD(ev)->exec;
@@ -81,7 +81,7 @@ int wk_exit(struct bpf_raw_tracepoint_args *ctx)
 	struct signal_struct *sig = BPF_CORE_READ(t, signal);
 	if (BPF_CORE_READ(sig, live.counter) != 0)
 		return 0; /* other threads of the process still run */
-	__u8 *ev = wk_begin_always(WARD_EV_EXIT);
+	__u8 *ev = wk_begin_lifecycle(WARD_EV_EXIT);
 	if (!ev)
 		return 0;
 	struct wk_exit *p = &WK_PAYLOAD(ev)->exit;

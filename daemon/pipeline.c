@@ -155,8 +155,14 @@ static void add_process(struct ward_rec_builder *b, const struct kev *k, struct 
 void pipeline_add_process_of(struct ward_rec_builder *b, uint32_t pid, uint32_t tid)
 {
 	struct proc_status st = {0};
-	int live = proc_read_status(pid, &st) == 0;
+	uint64_t cgroup_id = 0;
+	int live = proc_read_ids(pid, &st, &cgroup_id) == 0;
 	struct proc *p = proc_get(pid);
+	/* The sensors keep an entry current (its exec was read before this
+	 * request: wardd drains their ring first); one read from /proc is
+	 * checked against /proc now. */
+	if (p->from_proc)
+		proc_refresh(p);
 	ward_rb_u64(b, WARD_F_PID, pid);
 	ward_rb_u64(b, WARD_F_TID, tid);
 	if (live) {
@@ -165,17 +171,19 @@ void pipeline_add_process_of(struct ward_rec_builder *b, uint32_t pid, uint32_t 
 		ward_rb_u64(b, WARD_F_GID, st.gid);
 		ward_rb_u64(b, WARD_F_EUID, st.euid);
 		ward_rb_u64(b, WARD_F_EGID, st.egid);
-		add_str(b, WARD_F_COMM, st.comm);
 	}
+	add_str(b, WARD_F_COMM, st.comm[0] ? st.comm : p->comm[0] ? p->comm : NULL);
 	add_str(b, WARD_F_EXE, p->exe);
 	if (p->argv)
 		ward_rb_strv(b, WARD_F_ARGV, p->argv, p->argv_len);
 	add_str(b, WARD_F_CWD, p->cwd);
 	if (p->start_time)
 		ward_rb_u64(b, WARD_F_START_TIME, p->start_time);
-	if (p->cgroup_id) {
-		ward_rb_u64(b, WARD_F_CGROUP_ID, p->cgroup_id);
-		add_str(b, WARD_F_CONTAINER_ID, proc_container_id(p, p->cgroup_id));
+	if (!cgroup_id)
+		cgroup_id = p->cgroup_id;
+	if (cgroup_id) {
+		ward_rb_u64(b, WARD_F_CGROUP_ID, cgroup_id);
+		add_str(b, WARD_F_CONTAINER_ID, proc_container_id(p, cgroup_id));
 	}
 }
 
@@ -612,7 +620,9 @@ static void on_record(void *data, size_t size)
 	memcpy(p->comm, k.h->comm, sizeof(p->comm) - 1);
 	update_table_before(&k, p);
 	seen[type]++;
-	if (type < WARD_EV_MAX_ && ((broker_mask() >> type) & 1)) {
+	/* lifecycle records of a muted pid come for the table's sake only */
+	int muted = type <= WARD_EV_EXIT && sensors_pid_muted(k.h->pid);
+	if (type < WARD_EV_MAX_ && ((broker_mask() >> type) & 1) && !muted) {
 		struct ward_rec_builder b;
 		ward_rb_init(&b, recbuf, sizeof(recbuf), (uint16_t)type);
 		add_process(&b, &k, p);

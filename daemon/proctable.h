@@ -43,6 +43,12 @@ struct proc_status {
 };
 /* Read it: 0, -ESRCH when the process is gone, -EPROTO if unreadable. */
 int proc_read_status(uint32_t pid, struct proc_status *st);
+/* The same ids (comm left empty) and the cgroup v2 id, the cheap way where
+ * the kernel has it (PIDFD_GET_INFO), else from /proc/<pid>/status. */
+int proc_read_ids(uint32_t pid, struct proc_status *st, uint64_t *cgroup_id);
+/* An entry no sensor keeps current (read from /proc): check its exe, and
+ * re-read it if it changed; refresh its cwd and comm. */
+void proc_refresh(struct proc *p);
 /* Entry for a new child: a copy of @parent (may be NULL) under @pid. */
 struct proc *proc_fork(uint32_t pid, const struct proc *parent, uint64_t start_time);
 void proc_remove(uint32_t pid);

@@ -491,11 +491,29 @@ int sensors_set_mask(uint64_t mask)
 
 static uint64_t muting; /* WK_MUTING_* bits published in wk_config */
 
+/* The muted pids, mirrored here: the lifecycle sensors report them anyway
+ * (see wk_begin_lifecycle), and the pipeline must deliver those to nobody. */
+#define MUTED_PIDS_MAX 1024
+static uint32_t muted_pids[MUTED_PIDS_MAX];
+static size_t n_muted_pids;
+
+int sensors_pid_muted(uint32_t pid)
+{
+	for (size_t i = 0; i < n_muted_pids; i++)
+		if (muted_pids[i] == pid)
+			return 1;
+	return 0;
+}
+
 int sensors_mute_pid(uint32_t pid)
 {
 	uint8_t one = 1;
+	if (!sensors_pid_muted(pid) && n_muted_pids == MUTED_PIDS_MAX)
+		return -ENOSPC;
 	if (bpf_map_update_elem(map_fd("wk_muted_pids"), &pid, &one, BPF_ANY))
 		return -errno;
+	if (!sensors_pid_muted(pid))
+		muted_pids[n_muted_pids++] = pid;
 	muting |= WK_MUTING_PIDS;
 	return config_set(WK_CFG_MUTING, muting);
 }
@@ -504,6 +522,11 @@ int sensors_unmute_pid(uint32_t pid)
 {
 	if (bpf_map_delete_elem(map_fd("wk_muted_pids"), &pid) && errno != ENOENT)
 		return -errno;
+	for (size_t i = 0; i < n_muted_pids; i++)
+		if (muted_pids[i] == pid) {
+			muted_pids[i] = muted_pids[--n_muted_pids];
+			break;
+		}
 	return 0;
 }
 

@@ -34,6 +34,9 @@ int sensors_set_mask(uint64_t mask);
 int sensors_mute_pid(uint32_t pid);
 /* Stop dropping @pid's events in the kernel.  Returns 0 or -errno. */
 int sensors_unmute_pid(uint32_t pid);
+/* Whether @pid is muted (its fork/exec/exit still reach wardd, for the
+ * process table, and must be delivered to nobody). */
+int sensors_pid_muted(uint32_t pid);
 int sensors_mute_cgroup(const char *dir);
 /* fd to add to epoll: readable when the ring buffer has data. */
 int sensors_epoll_fd(void);

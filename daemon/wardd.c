@@ -303,6 +303,10 @@ static void run(int epfd, int sfd)
 					return;
 				}
 			} else if (tag == &tag_fanotify) {
+				/* the sensors first: an exec just before a request
+				 * must be in the process table the request draws on */
+				if (!pipeline_parked())
+					sensors_consume();
 				auth_on_event();
 			} else if (tag == &tag_hash) {
 				on_hash_results();

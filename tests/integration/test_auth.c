@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -315,6 +316,41 @@ static void open_denied_by_path(void **state)
 	assert_non_null(ev);
 	assert_string_equal(ev_str(ev, WARD_F_SHA256), want);
 	free((void *)ev);
+	voter_stop(&v);
+}
+
+static int do_cat(void *arg)
+{
+	int null = open("/dev/null", O_WRONLY);
+	dup2(null, 1);
+	execl("/bin/cat", "cat", (const char *)arg, (char *)NULL);
+	return errno;
+}
+
+/* Right after an exec, a request describes the new image (wardd reads the
+ * sensors' exec before the request). */
+static void request_after_exec_has_new_image(void **state)
+{
+	(void)state;
+	paths("read-by-cat", "unused");
+	touch(path_a);
+	struct voter v = {.name = "observer", .type = WARD_EV_AUTH_OPEN};
+	voter_start(&v);
+	char real[PATH_MAX];
+	assert_non_null(realpath("/bin/cat", real));
+	for (int i = 0; i < 5; i++) {
+		int st;
+		pid_t pid = run_child(do_cat, path_a, &st);
+		assert_int_equal(exit_code(st), 0);
+		const ward_event *ev = expect_result(WARD_EV_AUTH_OPEN, pid, path_a, WARD_VERDICT_ALLOW, "observer", "client");
+		assert_string_equal(ev_str(ev, WARD_F_EXE), real);
+		assert_string_equal(ev_str(ev, WARD_F_COMM), "cat");
+		static const char want[] = "cat";
+		const char *argv;
+		assert_int_equal(ward_event_str(ev, WARD_F_ARGV, &argv, NULL), 0);
+		assert_string_equal(argv, want);
+		free((void *)ev);
+	}
 	voter_stop(&v);
 }
 
@@ -1005,6 +1041,7 @@ int main(void)
 		cmocka_unit_test(exec_denied_by_sha256),
 		cmocka_unit_test(open_denied_by_path),
 		cmocka_unit_test(open_denied_by_content),
+		cmocka_unit_test(request_after_exec_has_new_image),
 		cmocka_unit_test(one_allows_one_denies),
 		cmocka_unit_test(silent_client_fail_closed),
 		cmocka_unit_test(silent_client_fail_open),
