@@ -102,6 +102,7 @@ struct bcache_entry {
 
 struct target {
 	const char *path;
+	int dirfd;           /* a directory's own descriptor: marks follow it, not the name */
 	unsigned flags;      /* FAN_MARK_FILESYSTEM, FAN_MARK_MOUNT, or 0 (directory) */
 	uint64_t marked;     /* fanotify mask in place */
 	int err;             /* last marking error, 0 if none */
@@ -164,6 +165,12 @@ static void add_target(const char *path, unsigned flags)
 	struct target *t = &A.targets[A.ntargets++];
 	t->path = path;
 	t->flags = flags;
+	/* A directory mark is an inode mark: kept by descriptor, it is put
+	 * back after a cache flush (FAN_MARK_FLUSH takes it) on the same
+	 * directory even if it was renamed.  Opened before any mark exists. */
+	t->dirfd = flags == 0 ? open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	if (flags == 0 && t->dirfd < 0)
+		t->err = errno;
 }
 
 int auth_init(int epfd, void *tag, const struct auth_config *cfg)
@@ -228,13 +235,15 @@ static void mark_target(struct target *t, uint64_t want)
 		/* Only what was removed is unmarked: a path renamed or mounted
 		 * over since leaves the kernel's mark in place, and the status
 		 * must keep saying so. */
-		if (fanotify_mark(A.fd, FAN_MARK_REMOVE | t->flags, (t->marked & ~want) | extra, AT_FDCWD, t->path))
+		if (fanotify_mark(A.fd, FAN_MARK_REMOVE | t->flags, (t->marked & ~want) | extra,
+				  t->dirfd >= 0 ? t->dirfd : AT_FDCWD, t->dirfd >= 0 ? NULL : t->path))
 			t->err = errno;
 		else
 			t->marked &= want;
 	}
 	if (want & ~t->marked) {
-		if (fanotify_mark(A.fd, FAN_MARK_ADD | t->flags, want | extra, AT_FDCWD, t->path)) {
+		if (fanotify_mark(A.fd, FAN_MARK_ADD | t->flags, want | extra, t->dirfd >= 0 ? t->dirfd : AT_FDCWD,
+				  t->dirfd >= 0 ? NULL : t->path)) {
 			t->err = errno;
 			log_warn("fanotify mark on %s", t->path);
 		} else {
@@ -913,6 +922,11 @@ void auth_stop(void)
 		close(A.fd);
 		A.fd = -1;
 	}
+	for (int i = 0; i < A.ntargets; i++)
+		if (A.targets[i].dirfd >= 0) {
+			close(A.targets[i].dirfd);
+			A.targets[i].dirfd = -1;
+		}
 	free(A.reqs);
 	free(A.free_slots);
 	free(A.bcache);

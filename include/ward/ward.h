@@ -58,7 +58,8 @@ enum ward_field {
 	WARD_F_EUID = 5,          /* u64 */
 	WARD_F_EGID = 6,          /* u64 */
 	WARD_F_COMM = 7,          /* str */
-	WARD_F_EXE = 8,           /* str: executable path, as the kernel resolved it */
+	WARD_F_EXE = 8,           /* str: executable path, as the kernel resolved it (sensors)
+				     or as /proc/<pid>/exe names it (AUTH requests) */
 	WARD_F_ARGV = 9,          /* strv: NUL-separated arguments */
 	WARD_F_CWD = 10,          /* str */
 	WARD_F_START_TIME = 11,   /* u64: ns since boot (CLOCK_BOOTTIME) */
@@ -384,9 +385,11 @@ struct ward_net_rule {
  * ward_client_add_net_rule() — install a deny rule; *@rule_id gets its id
  * (never 0, never reused while wardd runs).  Waits for wardd.
  * Returns 0, -EINVAL for a malformed rule, -ENOENT if @r->cgroup_id names
- * no cgroup, -ENOSPC when the client has 64 rules or wardd 256 in all,
- * -EOPNOTSUPP when this kernel cannot enforce rules, -EPIPE, or another
- * negative errno.  On error nothing is installed.
+ * no cgroup (wardd searches at most 10000 cgroup directories), -ENOSPC
+ * when the client has 64 rules or wardd 256 in all, -EOPNOTSUPP when this
+ * kernel cannot enforce rules (or, for a cgroup scope, when wardd runs in a
+ * cgroup namespace), -EPIPE, or another negative errno.  On error nothing
+ * is installed.
  */
 int ward_client_add_net_rule(ward_client *c, const struct ward_net_rule *r, uint32_t *rule_id);
 
