@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include <ward/ward.h>
+#include "ready.h"
 
 /* Upper bound on one ward_client_dispatch() wait: a stop signal that lands
  * just before the call is noticed within this long at worst. */
@@ -74,30 +75,6 @@ static int count_event(const ward_event *ev, void *userdata)
 	    strncmp(path, c->prefix, c->prefix_len) == 0)
 		c->matched++;
 	return 0;
-}
-
-/* Create the ready file atomically (write a temp name, rename), so a poller
- * never sees it before the subscription is in place. */
-static int write_ready_file(const char *path)
-{
-	size_t len = strlen(path) + 8;
-	char *tmp = malloc(len);
-	FILE *f;
-	int rc = -1;
-
-	if (!tmp)
-		return -1;
-	snprintf(tmp, len, "%s.tmp", path);
-	f = fopen(tmp, "w");
-	if (f) {
-		fprintf(f, "%ld\n", (long)getpid());
-		if (fclose(f) == 0 && rename(tmp, path) == 0)
-			rc = 0;
-		else
-			unlink(tmp);
-	}
-	free(tmp);
-	return rc;
 }
 
 static void usage(FILE *f)

@@ -1,10 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * workload — the syscall loops that bench/notify times with and without a
- * monitor (wardd, opensnoop, execsnoop, auditd) running.
+ * workload — the syscall loops that bench/notify and bench/auth time with and
+ * without a monitor (wardd, opensnoop, execsnoop, auditd, fapolicyd, a bare
+ * fanotify listener) running.
  *
- *   workload open N              open+close of one file in a private temp dir
- *   workload exec N              posix_spawn of /bin/true, then waitpid
+ *   workload open N [PATH]       open+close of one file in a private temp dir,
+ *                                or of PATH (an existing file, left as it is)
+ *   workload exec N [PATH]       posix_spawn of /bin/true (or of PATH, run
+ *                                with no arguments; it must exit 0), then
+ *                                waitpid
+ *   workload lat N [PATH]        like open, but times each open() on its own
+ *                                and reports the latency distribution
  *   workload connect N           TCP connect to a listener of our own on
  *                                127.0.0.1, accept, close both
  *   workload burst RATE SECONDS [PATH]
@@ -14,12 +20,16 @@
  *
  * Each mode prints one machine-parseable line on stdout, e.g.
  *   mode=open ops=100000 ns_per_op=2913.4 seconds=0.291
- * and exits 0; on any error it prints to stderr and exits 1.
+ * and exits 0; on any error it prints to stderr and exits 1.  lat adds the
+ * latency of a single open() (the close is not in it):
+ *   mode=lat ops=20000 ns_per_op=3120.8 seconds=0.062 p50_ns=1410 p99_ns=2950 max_ns=41210
+ * where ns_per_op is open+close with the clock reads, as a cross-check.
  *
  * The program deliberately does nothing but the measured syscalls inside the
  * timed loop: no allocation, no printing, no clock reads per operation (burst
- * reads the clock once per batch), so the figure is the syscalls' cost plus
- * whatever the monitor adds to them.
+ * reads the clock once per batch; lat reads it twice per open, which is its
+ * point), so the figure is the syscalls' cost plus whatever the monitor adds
+ * to them.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -75,12 +85,94 @@ static int parse_ulong(const char *s, unsigned long *out)
 	return 0;
 }
 
-static int do_open(unsigned long n)
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Nearest-rank percentile of sorted @v[0..n). */
+static uint64_t percentile(const uint64_t *v, unsigned long n, double q)
+{
+	unsigned long k = (unsigned long)(q * (double)n + 0.999999);
+
+	if (k < 1)
+		k = 1;
+	if (k > n)
+		k = n;
+	return v[k - 1];
+}
+
+/* The timed loops of open and lat, on an existing file @fpath. */
+static int open_loop(const char *fpath, unsigned long n, int lat)
+{
+	uint64_t *samples = NULL;
+	struct timespec a, b;
+	double t0, t1;
+	int fd;
+
+	if (lat) {
+		samples = calloc(n, sizeof(*samples));
+		if (!samples) {
+			perror("workload: calloc");
+			return 1;
+		}
+		/* calloc'd pages are faulted in lazily: touch them all now so the
+		 * timed loop takes no page faults of its own */
+		memset(samples, 0xff, n * sizeof(*samples));
+	}
+	for (unsigned long i = 0; i < WARMUP; i++) {
+		fd = open(fpath, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			perror("workload: open");
+			free(samples);
+			return 1;
+		}
+		close(fd);
+	}
+	t0 = now_ns();
+	for (unsigned long i = 0; i < n; i++) {
+		if (lat)
+			clock_gettime(CLOCK_MONOTONIC, &a);
+		fd = open(fpath, O_RDONLY | O_CLOEXEC);
+		if (lat)
+			clock_gettime(CLOCK_MONOTONIC, &b);
+		if (fd < 0) {
+			perror("workload: open");
+			free(samples);
+			return 1;
+		}
+		close(fd);
+		if (lat)
+			samples[i] = (uint64_t)(b.tv_sec - a.tv_sec) * 1000000000ull +
+				     (uint64_t)b.tv_nsec - (uint64_t)a.tv_nsec;
+	}
+	t1 = now_ns();
+	if (!lat) {
+		report("open", n, t1 - t0);
+		return 0;
+	}
+	qsort(samples, n, sizeof(*samples), cmp_u64);
+	printf("mode=lat ops=%lu ns_per_op=%.1f seconds=%.3f p50_ns=%llu p99_ns=%llu max_ns=%llu\n",
+	       n, (t1 - t0) / (double)n, (t1 - t0) / 1e9,
+	       (unsigned long long)percentile(samples, n, 0.50),
+	       (unsigned long long)percentile(samples, n, 0.99),
+	       (unsigned long long)samples[n - 1]);
+	free(samples);
+	return 0;
+}
+
+static int do_open(unsigned long n, const char *path, int lat)
 {
 	const char *tmpdir = getenv("TMPDIR");
 	char dir[PATH_MAX], fpath[PATH_MAX];
 	int fd, rc = 1;
-	double t0, t1;
+
+	/* A file the caller made (bench/auth: on the file system a monitor
+	 * watches), opened as it is and left there. */
+	if (path)
+		return open_loop(path, n, lat);
 
 	/* Honour TMPDIR so a caller can pick the file system being measured. */
 	if (!tmpdir || !*tmpdir)
@@ -103,43 +195,22 @@ static int do_open(unsigned long n)
 		goto out_dir;
 	}
 	close(fd);
-
-	for (unsigned long i = 0; i < WARMUP; i++) {
-		fd = open(fpath, O_RDONLY | O_CLOEXEC);
-		if (fd < 0) {
-			perror("workload: open");
-			goto out_file;
-		}
-		close(fd);
-	}
-	t0 = now_ns();
-	for (unsigned long i = 0; i < n; i++) {
-		fd = open(fpath, O_RDONLY | O_CLOEXEC);
-		if (fd < 0) {
-			perror("workload: open");
-			goto out_file;
-		}
-		close(fd);
-	}
-	t1 = now_ns();
-	report("open", n, t1 - t0);
-	rc = 0;
-out_file:
+	rc = open_loop(fpath, n, lat);
 	unlink(fpath);
 out_dir:
 	rmdir(dir);
 	return rc;
 }
 
-static int spawn_true(void)
+static int spawn_true(const char *path)
 {
 	static char *const argv[] = { "true", NULL };
 	pid_t pid;
 	int st, err;
 
-	err = posix_spawn(&pid, "/bin/true", NULL, NULL, argv, environ);
+	err = posix_spawn(&pid, path, NULL, NULL, argv, environ);
 	if (err) {
-		fprintf(stderr, "workload: posix_spawn /bin/true: %s\n", strerror(err));
+		fprintf(stderr, "workload: posix_spawn %s: %s\n", path, strerror(err));
 		return -1;
 	}
 	while (waitpid(pid, &st, 0) < 0) {
@@ -149,23 +220,23 @@ static int spawn_true(void)
 		}
 	}
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-		fprintf(stderr, "workload: /bin/true failed (status %#x)\n", st);
+		fprintf(stderr, "workload: %s failed (status %#x)\n", path, st);
 		return -1;
 	}
 	return 0;
 }
 
-static int do_exec(unsigned long n)
+static int do_exec(unsigned long n, const char *path)
 {
 	double t0, t1;
 
 	/* Fewer warm-up rounds than the cheap modes: each one costs ~1 ms. */
 	for (int i = 0; i < 4; i++)
-		if (spawn_true() < 0)
+		if (spawn_true(path) < 0)
 			return 1;
 	t0 = now_ns();
 	for (unsigned long i = 0; i < n; i++)
-		if (spawn_true() < 0)
+		if (spawn_true(path) < 0)
 			return 1;
 	t1 = now_ns();
 	report("exec", n, t1 - t0);
@@ -312,8 +383,9 @@ static int do_burst(unsigned long rate, unsigned long seconds, const char *path)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: workload open N\n"
-		"       workload exec N\n"
+		"usage: workload open N [PATH]\n"
+		"       workload exec N [PATH]\n"
+		"       workload lat N [PATH]\n"
 		"       workload connect N\n"
 		"       workload burst RATE SECONDS [PATH]\n");
 }
@@ -327,10 +399,12 @@ int main(int argc, char **argv)
 		usage();
 		return 1;
 	}
-	if (!strcmp(argv[1], "open") && argc == 3)
-		rc = do_open(n);
-	else if (!strcmp(argv[1], "exec") && argc == 3)
-		rc = do_exec(n);
+	if (!strcmp(argv[1], "open") && (argc == 3 || argc == 4))
+		rc = do_open(n, argc == 4 ? argv[3] : NULL, 0);
+	else if (!strcmp(argv[1], "lat") && (argc == 3 || argc == 4))
+		rc = do_open(n, argc == 4 ? argv[3] : NULL, 1);
+	else if (!strcmp(argv[1], "exec") && (argc == 3 || argc == 4))
+		rc = do_exec(n, argc == 4 ? argv[3] : "/bin/true");
 	else if (!strcmp(argv[1], "connect") && argc == 3)
 		rc = do_connect(n);
 	else if (!strcmp(argv[1], "burst") && (argc == 4 || argc == 5) &&
