@@ -53,6 +53,7 @@ struct voter {
 	volatile int stop;
 	volatile int requests;  /* for count_path */
 	volatile int seen;      /* all requests */
+	volatile int gone;      /* wardd ended the connection */
 };
 
 static void *voter_main(void *arg)
@@ -61,8 +62,10 @@ static void *voter_main(void *arg)
 	while (!v->stop) {
 		const ward_event *ev;
 		int r = ward_client_next(v->c, &ev, 50);
-		if (r < 0)
+		if (r < 0) {
+			v->gone = r;
 			break;
+		}
 		if (r == 0 || !ward_event_is_auth(ev))
 			continue;
 		uint64_t id = 0;
@@ -432,6 +435,54 @@ static void silent_client_fail_open(void **state)
 {
 	(void)state;
 	silent_client_default(WARD_VERDICT_ALLOW, 0);
+}
+
+/* Five missed deadlines within a minute (wardd's default --auth-strikes)
+ * and the client is disconnected; its requests no longer wait for it. */
+static void strikes_disconnect(void **state)
+{
+	(void)state;
+	paths("struck", "unused");
+	touch(path_a);
+	struct voter v = {.name = "sleeper", .type = WARD_EV_AUTH_OPEN, .silent = 1, .deadline_ms = 30};
+	voter_start(&v);
+	int st;
+	for (int i = 0; i < 5; i++) {
+		run_child(do_open, path_a, &st);
+		assert_int_equal(exit_code(st), 0); /* its default: allow */
+	}
+	for (long t0 = now_ms(); !v.gone && now_ms() - t0 < 3000;)
+		usleep(10000);
+	assert_int_equal(v.gone, -EPIPE);
+	long t0 = now_ms();
+	run_child(do_open, path_a, &st); /* nobody to ask: at once */
+	assert_int_equal(exit_code(st), 0);
+	assert_true(now_ms() - t0 < 1000);
+	voter_stop(&v);
+}
+
+/* With no AUTH subscriber nothing is marked: the kernel never asks wardd. */
+static void nothing_marked_without_subscribers(void **state)
+{
+	(void)state;
+	char *js;
+	assert_int_equal(ward_client_status_json(harness_client(), &js), 0);
+	assert_non_null(strstr(js, "\"marked\":[]"));
+	free(js);
+	struct voter v = {.name = "marker", .type = WARD_EV_AUTH_OPEN};
+	voter_start(&v);
+	assert_int_equal(ward_client_status_json(harness_client(), &js), 0);
+	assert_non_null(strstr(js, "\"marked\":[\"auth_open\"]"));
+	free(js);
+	voter_stop(&v);
+	for (long t0 = now_ms(); now_ms() - t0 < 3000; usleep(10000)) {
+		assert_int_equal(ward_client_status_json(harness_client(), &js), 0);
+		int empty = strstr(js, "\"marked\":[]") != NULL;
+		free(js);
+		if (empty)
+			return;
+	}
+	fail_msg("still marked after the last AUTH client left");
 }
 
 /* A voter in a child process that subscribes, says it is ready, and then
@@ -1037,6 +1088,7 @@ static int setup(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(nothing_marked_without_subscribers),
 		cmocka_unit_test(exec_denied_by_path),
 		cmocka_unit_test(exec_denied_by_sha256),
 		cmocka_unit_test(open_denied_by_path),
@@ -1046,6 +1098,7 @@ int main(void)
 		cmocka_unit_test(silent_client_fail_closed),
 		cmocka_unit_test(silent_client_fail_open),
 		cmocka_unit_test(killed_client_resolves_at_once),
+		cmocka_unit_test(strikes_disconnect),
 		cmocka_unit_test(cached_allow_and_modification),
 		cmocka_unit_test(no_cache_for_content_changed_meanwhile),
 		cmocka_unit_test(bad_subscriptions_refused),
