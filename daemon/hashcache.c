@@ -535,6 +535,23 @@ int hashcache_hash_fd(int fd, uint8_t out[HASHCACHE_DIGEST_LEN])
 	return hash_fd(s, fd, out, 1);
 }
 
+/* Queue @j for the worker; -EBUSY (the caller still owns @j) when
+ * HASHCACHE_QUEUE_MAX jobs and results are outstanding. */
+static int enqueue(struct hc *s, const struct job *j)
+{
+	pthread_mutex_lock(&s->lock);
+	if (s->job_count + s->busy + s->res_count >= HASHCACHE_QUEUE_MAX) {
+		s->st.refused++;
+		pthread_mutex_unlock(&s->lock);
+		return -EBUSY;
+	}
+	s->jobs[(s->job_head + s->job_count) % HASHCACHE_QUEUE_MAX] = *j;
+	s->job_count++;
+	pthread_cond_signal(&s->wake);
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
 int hashcache_submit(int fd, uint64_t cookie)
 {
 	struct hc *s = H;
@@ -543,18 +560,11 @@ int hashcache_submit(int fd, uint64_t cookie)
 	int d = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	if (d < 0)
 		return -errno;
-	pthread_mutex_lock(&s->lock);
-	if (s->job_count + s->busy + s->res_count >= HASHCACHE_QUEUE_MAX) {
-		s->st.refused++;
-		pthread_mutex_unlock(&s->lock);
-		close(d);
-		return -EBUSY;
-	}
-	s->jobs[(s->job_head + s->job_count) % HASHCACHE_QUEUE_MAX] = (struct job){.fd = d, .cookie = cookie};
-	s->job_count++;
-	pthread_cond_signal(&s->wake);
-	pthread_mutex_unlock(&s->lock);
-	return 0;
+	struct job j = {.fd = d, .cookie = cookie};
+	int r = enqueue(s, &j);
+	if (r)
+		drop_job(&j);
+	return r;
 }
 
 int hashcache_submit_path(const char *path, dev_t dev, ino_t ino, uint64_t cookie)
@@ -562,22 +572,13 @@ int hashcache_submit_path(const char *path, dev_t dev, ino_t ino, uint64_t cooki
 	struct hc *s = H;
 	if (!s || !path || path[0] != '/')
 		return -EINVAL;
-	char *copy = strdup(path);
-	if (!copy)
+	struct job j = {.fd = -1, .cookie = cookie, .path = strdup(path), .dev = dev, .ino = ino};
+	if (!j.path)
 		return -ENOMEM;
-	pthread_mutex_lock(&s->lock);
-	if (s->job_count + s->busy + s->res_count >= HASHCACHE_QUEUE_MAX) {
-		s->st.refused++;
-		pthread_mutex_unlock(&s->lock);
-		free(copy);
-		return -EBUSY;
-	}
-	s->jobs[(s->job_head + s->job_count) % HASHCACHE_QUEUE_MAX] =
-		(struct job){.fd = -1, .cookie = cookie, .path = copy, .dev = dev, .ino = ino};
-	s->job_count++;
-	pthread_cond_signal(&s->wake);
-	pthread_mutex_unlock(&s->lock);
-	return 0;
+	int r = enqueue(s, &j);
+	if (r)
+		drop_job(&j);
+	return r;
 }
 
 int hashcache_done_fd(void)
