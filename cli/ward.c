@@ -58,6 +58,7 @@ static const char *const object_names[WARD_EV_MAX_] = {
 	[WARD_EV_AUTH_OPEN] = "file",
 	[WARD_EV_AUTH_CONNECT] = "net",
 	[WARD_EV_AUTH_BIND] = "net",
+	[WARD_EV_CLIENT_STATE] = "client",
 };
 
 /* The decision of an AUTH event goes under "auth", not the type's object. */
@@ -81,6 +82,8 @@ static void usage(FILE *f)
 	      "Commands:\n"
 	      "  events [--type TYPE,...]  print events as JSON, one object per line\n"
 	      "  status [--json]           show the state of wardd\n"
+	      "  clients [--json]          show each supervised client: state, restarts,\n"
+	      "                            deadline misses, CPU, memory, drops\n"
 	      "\n"
 	      "Options:\n"
 	      "  -h, --help                show this help\n"
@@ -212,7 +215,7 @@ static json_object *fields_json(const ward_event *ev, const bool present[WARD_F_
 	json_object *o = json_object_new_object();
 	for (uint32_t f = 1; f < WARD_F_MAX_; f++) {
 		json_object *v;
-		if (ward_field_is_process(f) != process || is_decision_field(f))
+		if (ward_field_is_process(f) != process || (present[WARD_F_VERDICT] && is_decision_field(f)))
 			continue;
 		if (present[f] && field_json(ev, f, &v) == 0)
 			json_object_object_add(o, ward_field_name(f), v);
@@ -556,8 +559,50 @@ static void print_status(json_object *st)
 	print_others(st);
 }
 
+static const char *jstr(json_object *o, const char *key, const char *dflt)
+{
+	json_object *v;
+	return json_object_object_get_ex(o, key, &v) && v ? json_object_get_string(v) : dflt;
+}
+
+static uint64_t ju64(json_object *o, const char *key)
+{
+	json_object *v;
+	return json_object_object_get_ex(o, key, &v) && v ? (uint64_t)json_object_get_int64(v) : 0;
+}
+
+/* `ward clients`: one line per manifest. */
+static void print_supervised(json_object *st)
+{
+	json_object *sup, *arr;
+	if (!json_object_object_get_ex(st, "supervisor", &sup) || !json_object_object_get_ex(sup, "clients", &arr)) {
+		printf("wardd has no supervisor\n");
+		return;
+	}
+	size_t n = json_object_array_length(arr);
+	printf("manifests: %s (%zu loaded, %" PRIu64 " skipped)\n", jstr(sup, "clients_dir", "?"), n,
+	       ju64(sup, "manifest_errors"));
+	if (ju64(sup, "manifest_errors"))
+		printf("last manifest error: %s\n", jstr(sup, "last_manifest_error", ""));
+	if (!n)
+		return;
+	printf("%-20s %-12s %8s %8s %8s %10s %10s %10s %12s\n", "NAME", "STATE", "PID", "RESTARTS", "MISSES",
+	       "CPU_S", "MEM_MIB", "DROPS", "DELIVERED");
+	for (size_t i = 0; i < n; i++) {
+		json_object *c = json_object_array_get_idx(arr, i);
+		printf("%-20s %-12s %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %10.2f %10.1f %10" PRIu64 " %12" PRIu64 "\n",
+		       jstr(c, "name", "?"), jstr(c, "state", "?"), ju64(c, "pid"), ju64(c, "restarts"),
+		       ju64(c, "deadlines_missed"), (double)ju64(c, "cpu_usage_ns") / 1e9,
+		       (double)ju64(c, "memory_bytes") / 1048576.0, ju64(c, "drops"), ju64(c, "delivered"));
+		const char *why = jstr(c, "reason", NULL);
+		if (why)
+			printf("%-20s   %s\n", "", why);
+	}
+}
+
 static int cmd_status(int argc, char **argv)
 {
+	bool clients = strcmp(argv[0], "clients") == 0;
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
@@ -581,7 +626,7 @@ static int cmd_status(int argc, char **argv)
 
 	ward_client *c;
 	char *text_json = NULL;
-	int r = ward_client_new(&c, "ward status");
+	int r = ward_client_new(&c, clients ? "ward clients" : "ward status");
 	if (r < 0) {
 		fprintf(stderr, "ward: cannot connect to wardd: %s\n", ward_strerror(r));
 		return 1;
@@ -598,10 +643,17 @@ static int cmd_status(int argc, char **argv)
 		free(text_json);
 		return 1;
 	}
-	if (as_json)
+	if (as_json && clients) {
+		json_object *sup = NULL;
+		json_object_object_get_ex(st, "supervisor", &sup);
+		printf("%s\n", sup ? json_object_to_json_string_ext(sup, JSON_C_TO_STRING_PLAIN) : "null");
+	} else if (as_json) {
 		printf("%s\n", text_json); /* as wardd wrote it, now known to be JSON */
-	else
+	} else if (clients) {
+		print_supervised(st);
+	} else {
 		print_status(st);
+	}
 	json_object_put(st);
 	free(text_json);
 	return fflush(stdout) == 0 ? 0 : 1;
@@ -625,7 +677,7 @@ int main(int argc, char **argv)
 	/* subcommand options: parse argv[1..] as if the subcommand were argv[0] */
 	if (strcmp(cmd, "events") == 0)
 		return cmd_events(argc - 1, argv + 1);
-	if (strcmp(cmd, "status") == 0)
+	if (strcmp(cmd, "status") == 0 || strcmp(cmd, "clients") == 0)
 		return cmd_status(argc - 1, argv + 1);
 	fprintf(stderr, "ward: unknown command '%s'\n", cmd);
 	usage(stderr);

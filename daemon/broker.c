@@ -20,6 +20,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -49,6 +50,9 @@
 #define CACHE_CLEAR_MS 1000      /* CLEAR_CACHE: once a second, for all clients */
 #define JOIN_FLUSHES_PER_S 8     /* AUTH joins (each flushes the caches) a second */
 
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77 /* Linux 6.5: a pidfd of the peer, taken at connect() */
+#endif
 #ifndef SO_PASSRIGHTS
 #define SO_PASSRIGHTS 83 /* Linux 6.16: refuse SCM_RIGHTS on this socket */
 #endif
@@ -59,8 +63,13 @@ struct client {
 	uint32_t id;
 	pid_t pid;
 	uid_t uid;
+	int pidfd;          /* the peer process, taken at connect (-1 if none) */
 	char name[64];
 	int welcomed;
+	int identifying;    /* HELLO seen, identification under way */
+	int misbehaved;     /* dropped for breaking the protocol or missing deadlines */
+	struct ward_msg_hello hello; /* kept while identifying */
+	struct broker_entitlements ent;
 	uint64_t mask;
 	/* ring */
 	struct ward_ring_hdr *hdr;
@@ -82,7 +91,7 @@ struct client {
 	uint64_t auth_mask;      /* AUTH types this client answers */
 	uint64_t auth_deny_mask; /* of those, fail-closed */
 	uint64_t auth_file_mask; /* of those, the ones it gets descriptors for */
-	uint64_t deadline_ns;    /* its time per request */
+	uint64_t deadline_ns[WARD_EV_MAX_]; /* its time per request, per AUTH type */
 	long strike_window;      /* monotonic s the current window began */
 	unsigned strikes;        /* missed deadlines in that window */
 	uint64_t missed;         /* missed deadlines, ever */
@@ -104,6 +113,8 @@ static struct {
 	broker_mask_fn on_mask;
 	broker_status_fn status_fn;
 	broker_pids_fn on_pids;
+	broker_identify_fn identify;
+	broker_gone_fn on_gone;
 	uint32_t next_id;
 	struct client *clients[MAX_CLIENTS];
 	uint64_t mask;
@@ -265,11 +276,19 @@ uint64_t broker_mask(void)
 }
 
 static void pushdown(void);
+static struct client *client_by_id(uint32_t id);
 
 static void client_free(struct client *c, const char *why)
 {
 	if (why)
 		client_log("client %u (%s, pid %d) disconnected: %s", c->id, c->name, (int)c->pid, why);
+	if (c->welcomed && c->ent.manifest[0] && B.on_gone) {
+		struct broker_conn_stats st = {.delivered = c->delivered, .lost = c->lost, .verdicts = c->answered,
+					       .deadlines_missed = c->missed, .muted = c->muted};
+		B.on_gone(c->ent.manifest, c->id, c->pid, why, c->misbehaved, &st);
+	}
+	if (c->pidfd >= 0)
+		close(c->pidfd);
 	/* its pending requests take its defaults now, not at their deadline */
 	if (c->auth_mask)
 		auth_client_gone(c->id, c->auth_mask);
@@ -339,8 +358,9 @@ int broker_init(int epfd, const char *runtime_dir, uint64_t ring_bytes, broker_m
 	if (probe >= 0)
 		close(probe);
 	unlink(B.path);
-	/* Root only until manifests and authentication exist (issue 4). */
-	mode_t old = umask(0077);
+	/* Anyone may connect: HELLO identifies the process, and one that no
+	 * manifest names (root aside) is refused there. */
+	mode_t old = umask(0);
 	int r = bind(B.fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
 	if (r || listen(B.fd, 64)) {
@@ -403,6 +423,14 @@ static void accept_clients(void)
 		setsockopt(fd, SOL_SOCKET, SO_PASSRIGHTS, &off, sizeof(off));
 		c->pid = cred.pid;
 		c->uid = cred.uid;
+		/* the process itself, whatever happens to its pid later */
+		c->pidfd = -1;
+		len = sizeof(c->pidfd);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &c->pidfd, &len) || c->pidfd < 0) {
+			c->pidfd = cred.pid > 0 ? (int)syscall(SYS_pidfd_open, cred.pid, 0) : -1;
+			if (c->pidfd >= 0)
+				fcntl(c->pidfd, F_SETFD, FD_CLOEXEC);
+		}
 		c->kind = TAG_CLIENT;
 		c->fd = fd;
 		c->id = ++B.next_id;
@@ -523,21 +551,49 @@ static void sanitize_name(char *out, size_t outlen, const char *in)
 	out[i] = '\0';
 }
 
-static const char *on_hello(struct client *c, const void *body)
+/* Without an identify callback (the broker alone, in tests): root may do
+ * everything, anyone else nothing. */
+static int identify_default(uint32_t client_id, pid_t pid, uid_t uid, int pidfd, struct broker_entitlements *out)
 {
-	const struct ward_msg_hello *h = body;
-	if (c->welcomed)
-		return "second HELLO";
-	if (h->api_version != WARD_API_VERSION)
-		return "unsupported API version";
-	uint64_t size = B.ring_bytes;
-	if (h->ring_size_log2) {
-		if (h->ring_size_log2 < 16 || h->ring_size_log2 > 28)
-			return "ring size out of range";
-		size = 1ull << h->ring_size_log2;
+	(void)client_id, (void)pid, (void)pidfd;
+	if (uid != 0)
+		return -EACCES;
+	memset(out, 0, sizeof(*out));
+	out->notify_mask = ((1ull << WARD_EV_MAX_) - 1) & ~1ull;
+	out->auth_mask = AUTH_TYPES;
+	out->file_descriptors = out->net_rules = out->clear_cache = out->status = true;
+	memset(out->on_miss, -1, sizeof(out->on_miss));
+	return 0;
+}
+
+void broker_set_identify_fn(broker_identify_fn fn)
+{
+	B.identify = fn;
+}
+
+void broker_set_gone_fn(broker_gone_fn fn)
+{
+	B.on_gone = fn;
+}
+
+/* Identification is over: refuse the connection, or map its ring and send
+ * WELCOME.  Returns why the client must go, or NULL. */
+static const char *finish_hello(struct client *c, int err, const struct broker_entitlements *ent)
+{
+	const struct ward_msg_hello *h = &c->hello;
+	c->identifying = 0;
+	if (err) {
+		client_log("client %u (%s, pid %d, uid %u) refused: %s", c->id, c->name, (int)c->pid,
+			   (unsigned)c->uid, err == -EACCES ? "no manifest names this process" :
+			   err == -EPERM ? "its manifest is quarantined or disabled" : strerror(-err));
+		(void)reply(c, err);
+		return err == -EACCES ? "not registered" : "refused";
 	}
-	if (memchr(h->name, '\0', sizeof(h->name)) && h->name[0])
-		sanitize_name(c->name, sizeof(c->name), h->name);
+	c->ent = *ent;
+	c->ent.manifest[sizeof(c->ent.manifest) - 1] = '\0';
+	if (c->ent.manifest[0])
+		sanitize_name(c->name, sizeof(c->name), c->ent.manifest);
+	uint64_t size = h->ring_size_log2 ? 1ull << h->ring_size_log2 : B.ring_bytes;
 	if (B.ring_total + size > RING_TOTAL_MAX) {
 		client_log("client %u (%s): ring memory for all clients would exceed %llu MiB", c->id,
 			  c->name, RING_TOTAL_MAX >> 20);
@@ -552,15 +608,50 @@ static const char *on_hello(struct client *c, const void *body)
 		return "cannot open the ring read-only";
 	struct ward_msg_welcome w = {.api_version = WARD_API_VERSION, .client_id = c->id, .ring_size = size};
 	int fds[3] = {ro, c->ctl_fd, c->wake_rd};
-	int err = send_msg(c, WARD_MSG_WELCOME, &w, sizeof(w), fds, 3);
+	err = send_msg(c, WARD_MSG_WELCOME, &w, sizeof(w), fds, 3);
 	close(ro);
 	close(c->wake_rd); /* the client's now */
 	c->wake_rd = -1;
 	if (err)
 		return "cannot send WELCOME";
 	c->welcomed = 1;
-	client_log("client %u (%s, pid %d, uid %u) connected", c->id, c->name, (int)c->pid, (unsigned)c->uid);
+	client_log("client %u (%s, pid %d, uid %u) connected%s%s", c->id, c->name, (int)c->pid, (unsigned)c->uid,
+		   c->ent.manifest[0] ? ", manifest " : ", unregistered", c->ent.manifest);
 	return NULL;
+}
+
+static const char *on_hello(struct client *c, const void *body)
+{
+	const struct ward_msg_hello *h = body;
+	if (c->welcomed || c->identifying)
+		return "second HELLO";
+	if (h->api_version != WARD_API_VERSION)
+		return "unsupported API version";
+	if (h->ring_size_log2 && (h->ring_size_log2 < 16 || h->ring_size_log2 > 28))
+		return "ring size out of range";
+	if (memchr(h->name, '\0', sizeof(h->name)) && h->name[0])
+		sanitize_name(c->name, sizeof(c->name), h->name);
+	c->hello = *h;
+	struct broker_entitlements ent;
+	memset(&ent, 0, sizeof(ent));
+	int err = (B.identify ? B.identify : identify_default)(c->id, c->pid, c->uid, c->pidfd, &ent);
+	if (err == -EINPROGRESS) {
+		c->identifying = 1;
+		return NULL;
+	}
+	return finish_hello(c, err, &ent);
+}
+
+void broker_identified(uint32_t client_id, int err, const struct broker_entitlements *ent)
+{
+	struct client *c = client_by_id(client_id);
+	if (!c || !c->identifying)
+		return;
+	if (!err && !ent)
+		err = -EACCES;
+	const char *why = finish_hello(c, err, ent);
+	if (why)
+		client_free(c, why);
 }
 
 static const char *on_subscribe(struct client *c, const void *body)
@@ -581,15 +672,32 @@ static const char *on_subscribe(struct client *c, const void *body)
 	}
 	if (++c->sub_count > SUBSCRIBE_PER_S)
 		return reply(c, -EAGAIN) ? "cannot send REPLY" : NULL;
+	/* Exactly what the manifest grants: anything beyond is refused whole. */
+	if ((s->notify_mask & ~c->ent.notify_mask) || (s->auth_mask & ~c->ent.auth_mask) ||
+	    (s->auth_file_mask && !c->ent.file_descriptors)) {
+		client_log("client %u (%s): subscription beyond its entitlements refused", c->id, c->name);
+		return reply(c, -EPERM) ? "cannot send REPLY" : NULL;
+	}
 	if (s->auth_mask && !auth_available())
 		return reply(c, -EOPNOTSUPP) ? "cannot send REPLY" : NULL;
-	/* Descriptors of any file on the machine: root's clients only, until
-	 * manifests grant it as an entitlement. */
-	if (s->auth_file_mask && c->uid != 0)
-		return reply(c, -EPERM) ? "cannot send REPLY" : NULL;
-	uint32_t ms = s->deadline_ms ? s->deadline_ms : B.auth.deadline_ms;
-	if (ms > B.auth.deadline_max_ms)
-		ms = B.auth.deadline_max_ms;
+	/* Deadlines: the manifest's when it sets one (the client may only ask
+	 * for less), else the client's or wardd's default; never above the
+	 * maximum.  The verdict on a miss: the manifest's when it sets one. */
+	uint64_t deadline_ns[WARD_EV_MAX_] = {0};
+	uint64_t deny_mask = s->auth_deny_mask;
+	for (uint32_t t = 1; t < WARD_EV_MAX_; t++) {
+		if (!((s->auth_mask >> t) & 1))
+			continue;
+		uint32_t ms = s->deadline_ms ? s->deadline_ms : B.auth.deadline_ms;
+		if (c->ent.deadline_ms[t] && (!s->deadline_ms || ms > c->ent.deadline_ms[t]))
+			ms = c->ent.deadline_ms[t];
+		if (ms > B.auth.deadline_max_ms)
+			ms = B.auth.deadline_max_ms;
+		deadline_ns[t] = (uint64_t)ms * 1000000ull;
+		if (c->ent.on_miss[t] >= 0)
+			deny_mask = (deny_mask & ~(1ull << t)) |
+				    ((uint64_t)(c->ent.on_miss[t] == WARD_VERDICT_DENY) << t);
+	}
 	uint64_t dropped = c->auth_mask & ~s->auth_mask;
 	uint64_t added = s->auth_mask & ~c->auth_mask;
 	if (added && !c->auth_mask) {
@@ -618,9 +726,9 @@ static const char *on_subscribe(struct client *c, const void *body)
 		auth_client_gone(c->id, dropped);
 	c->mask = s->notify_mask;
 	c->auth_mask = s->auth_mask;
-	c->auth_deny_mask = s->auth_deny_mask;
+	c->auth_deny_mask = deny_mask;
 	c->auth_file_mask = s->auth_file_mask;
-	c->deadline_ns = (uint64_t)ms * 1000000ull;
+	memcpy(c->deadline_ns, deadline_ns, sizeof(deadline_ns));
 	/* Cached verdicts were given without this client: it must be asked. */
 	if (added)
 		auth_clear_cache();
@@ -649,7 +757,9 @@ static const char *on_clear_cache(struct client *c, const void *body)
 		return "CLEAR_CACHE before HELLO";
 	long now = mono_ms();
 	int err = 0;
-	if (B.cache_cleared && now - B.cache_cleared < CACHE_CLEAR_MS) {
+	if (!c->ent.clear_cache) {
+		err = -EPERM;
+	} else if (B.cache_cleared && now - B.cache_cleared < CACHE_CLEAR_MS) {
 		err = -EAGAIN;
 	} else {
 		B.cache_cleared = now;
@@ -661,6 +771,10 @@ static const char *on_clear_cache(struct client *c, const void *body)
 
 static const char *on_status(struct client *c, const void *body)
 {
+	if (!c->welcomed)
+		return "STATUS before HELLO";
+	if (!c->ent.status)
+		return reply(c, -EPERM) ? "cannot send REPLY" : NULL;
 	if (!B.status_fn)
 		return "no status available";
 	struct json_object *o = B.status_fn();
@@ -685,7 +799,9 @@ static const char *on_net_rule_add(struct client *c, const void *body)
 		return "NET_RULE_ADD before HELLO";
 	uint32_t id = 0;
 	int err;
-	if (netpolicy_epoll_fd() < 0) {
+	if (!c->ent.net_rules) {
+		err = -EPERM;
+	} else if (netpolicy_epoll_fd() < 0) {
 		err = -EOPNOTSUPP;
 	} else if (c->net_rules >= NET_RULES_PER_CLIENT) {
 		err = -ENOSPC;
@@ -855,6 +971,7 @@ static void client_readable(struct client *c, uint32_t events)
 		const char *why = handle_msg(c, buf, n, (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0);
 		if (why) {
 			B.disconnects_bad_msg++;
+			c->misbehaved = 1;
 			client_log("client %u (%s, pid %d): %s", c->id, c->name, (int)c->pid, why);
 			client_free(c, why);
 			return;
@@ -950,8 +1067,10 @@ void broker_deliver(uint32_t type, void *rec, size_t size)
 void broker_flush(void)
 {
 	for (int i = 0; i < MAX_CLIENTS; i++)
-		if (B.clients[i] && B.clients[i]->doomed)
+		if (B.clients[i] && B.clients[i]->doomed) {
+			B.clients[i]->misbehaved = 1;
 			client_free(B.clients[i], B.clients[i]->doomed);
+		}
 	for (int i = 0; i < MAX_CLIENTS; i++) {
 		struct client *c = B.clients[i];
 		if (c && c->hdr && c->hdr->head != c->head)
@@ -978,7 +1097,7 @@ int broker_auth_voters(uint32_t type, struct auth_voter *v, int max)
 			continue;
 		v[n].client_id = c->id;
 		v[n].pid = (uint32_t)c->pid;
-		v[n].deadline_ns = c->deadline_ns;
+		v[n].deadline_ns = c->deadline_ns[type];
 		v[n].default_verdict = (c->auth_deny_mask >> type) & 1 ? WARD_VERDICT_DENY : WARD_VERDICT_ALLOW;
 		v[n].want_file = (c->auth_file_mask >> type) & 1;
 		n++;
@@ -1049,8 +1168,37 @@ int broker_strike(uint32_t client_id)
 void broker_disconnect(uint32_t client_id, const char *why)
 {
 	struct client *c = client_by_id(client_id);
-	if (c)
+	if (c) {
+		c->misbehaved = 1; /* auth.c: too many missed deadlines */
 		client_free(c, why);
+	}
+}
+
+int broker_manifest_stats(const char *manifest, struct broker_conn_stats *st)
+{
+	int n = 0;
+	memset(st, 0, sizeof(*st));
+	for (int i = 0; i < MAX_CLIENTS; i++) {
+		struct client *c = B.clients[i];
+		if (!c || !c->welcomed || strcmp(c->ent.manifest, manifest))
+			continue;
+		n++;
+		st->delivered += c->delivered;
+		st->lost += c->lost;
+		st->verdicts += c->answered;
+		st->deadlines_missed += c->missed;
+		st->muted += c->muted;
+	}
+	return n;
+}
+
+void broker_disconnect_manifest(const char *manifest, const char *why)
+{
+	for (int i = 0; i < MAX_CLIENTS; i++) {
+		struct client *c = B.clients[i];
+		if (c && c->welcomed && !strcmp(c->ent.manifest, manifest))
+			client_free(c, why);
+	}
 }
 
 void broker_status(struct json_object *obj)
@@ -1069,6 +1217,8 @@ void broker_status(struct json_object *obj)
 		json_object_object_add(o, "name", json_object_new_string(c->name));
 		json_object_object_add(o, "pid", json_object_new_int64(c->pid));
 		json_object_object_add(o, "uid", json_object_new_int64(c->uid));
+		json_object_object_add(o, "manifest",
+				       c->ent.manifest[0] ? json_object_new_string(c->ent.manifest) : NULL);
 		struct json_object *subs = json_object_new_array();
 		for (uint32_t t = 1; t < WARD_EV_MAX_; t++)
 			if ((c->mask >> t) & 1)
@@ -1080,7 +1230,18 @@ void broker_status(struct json_object *obj)
 				if ((c->auth_mask >> t) & 1)
 					json_object_array_add(auth, json_object_new_string(ward_event_type_name(t)));
 			json_object_object_add(o, "auth", auth);
-			json_object_object_add(o, "deadline_ms", json_object_new_uint64(c->deadline_ns / 1000000));
+			for (uint32_t t = 1; t < WARD_EV_MAX_; t++)
+				if ((c->auth_mask >> t) & 1) {
+					json_object_object_add(o, "deadline_ms",
+							       json_object_new_uint64(c->deadline_ns[t] / 1000000));
+					break; /* the first; "deadlines_ms" has each */
+				}
+			struct json_object *dl = json_object_new_object();
+			for (uint32_t t = 1; t < WARD_EV_MAX_; t++)
+				if ((c->auth_mask >> t) & 1)
+					json_object_object_add(dl, ward_event_type_name(t),
+							       json_object_new_uint64(c->deadline_ns[t] / 1000000));
+			json_object_object_add(o, "deadlines_ms", dl);
 			json_object_object_add(o, "verdicts", json_object_new_uint64(c->answered));
 			json_object_object_add(o, "deadlines_missed", json_object_new_uint64(c->missed));
 		}

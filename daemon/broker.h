@@ -10,8 +10,12 @@
 #ifndef WARDD_BROKER_H
 #define WARDD_BROKER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
+
+#include <ward/event_types.h>
 
 struct json_object;
 
@@ -76,6 +80,55 @@ int broker_muted(uint32_t client_id, uint32_t type, const void *rec);
  * equal to this set (plus its own --mute-pid). */
 typedef void (*broker_pids_fn)(const uint32_t *pids, size_t n);
 void broker_set_pids_fn(broker_pids_fn fn);
+
+/*
+ * Authentication.  Every connection is identified when it says HELLO, by a
+ * callback wardd sets (the supervisor: manifests, cgroup, executable hash),
+ * and may then do exactly what its entitlements say.  A request beyond them
+ * is answered -EPERM and changes nothing.
+ */
+struct broker_entitlements {
+	char manifest[64];    /* the manifest's name; "" for an unregistered root process */
+	uint64_t notify_mask; /* types it may subscribe to as NOTIFY */
+	uint64_t auth_mask;   /* AUTH types it may answer */
+	bool file_descriptors; /* WARD_AUTH_FILE */
+	bool net_rules;        /* network rules */
+	bool clear_cache;      /* CLEAR_CACHE */
+	bool status;           /* STATUS (`ward status`, `ward clients`) */
+	/* Per AUTH type: the deadline in ms (0: the client's choice within
+	 * wardd's bounds) and the verdict on a miss (-1: the client's choice;
+	 * else enum ward_verdict). */
+	uint32_t deadline_ms[WARD_EV_MAX_];
+	int8_t on_miss[WARD_EV_MAX_];
+};
+
+/* Identify connection @client_id from process @pid of user @uid (@pidfd
+ * refers to that process, or is -1).  Returns 0 with *@out filled,
+ * -EINPROGRESS when the answer follows through broker_identified(), or a
+ * negative errno that refuses the connection (-EACCES: not registered,
+ * -EPERM: registered but quarantined or disabled). */
+typedef int (*broker_identify_fn)(uint32_t client_id, pid_t pid, uid_t uid, int pidfd,
+				  struct broker_entitlements *out);
+void broker_set_identify_fn(broker_identify_fn fn);
+/* The answer to an identification that returned -EINPROGRESS (@ent is
+ * NULL when @err is not 0).  A client that left meanwhile is ignored. */
+void broker_identified(uint32_t client_id, int err, const struct broker_entitlements *ent);
+
+/* What a registered client's connection did, handed to the supervisor when
+ * it ends. */
+struct broker_conn_stats {
+	uint64_t delivered, lost, verdicts, deadlines_missed, muted;
+};
+/* A connection of manifest @manifest ended (@why: the reason, NULL on a
+ * clean close; @misbehaved: wardd dropped it for breaking the protocol or
+ * missing deadlines — the supervisor restarts such a client). */
+typedef void (*broker_gone_fn)(const char *manifest, uint32_t client_id, pid_t pid, const char *why,
+			       int misbehaved, const struct broker_conn_stats *st);
+void broker_set_gone_fn(broker_gone_fn fn);
+/* Sum of the live connections of @manifest (their number is returned). */
+int broker_manifest_stats(const char *manifest, struct broker_conn_stats *st);
+/* Disconnect every connection of @manifest (quarantine). */
+void broker_disconnect_manifest(const char *manifest, const char *why);
 
 /* Status JSON provider, set by wardd (the broker answers STATUS requests). */
 typedef struct json_object *(*broker_status_fn)(void);

@@ -37,6 +37,7 @@
 
 #include <ward/event_types.h>
 #include "log.h"
+#include "cgroups.h"
 #include "netpolicy.h"
 
 #include "netpolicy.skel.h"
@@ -140,21 +141,6 @@ static uint64_t percpu_sum(struct bpf_map *m, uint32_t key)
 
 /* ---- cgroup levels ---- */
 
-/* Undo mountinfo's octal escapes (\040 for a space) in place. */
-static void unescape(char *s)
-{
-	char *o = s;
-	for (; *s; s++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
-		    s[3] >= '0' && s[3] <= '7') {
-			*o++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
-			s += 3;
-		} else {
-			*o++ = *s;
-		}
-	}
-	*o = '\0';
-}
 
 /* Mount point of the whole cgroup v2 hierarchy (a cgroup2 mount whose root
  * is the hierarchy's root), from /proc/self/mountinfo: /sys/fs/cgroup on a
@@ -175,7 +161,7 @@ static int cgroup2_mount(char *out, size_t len)
 			continue;
 		if (sscanf(line, "%*s %*s %*s %4095s %4095s", root, mnt) != 2 || strcmp(root, "/") != 0)
 			continue;
-		unescape(mnt);
+		cg_unescape_mountinfo(mnt);
 		if (strlen(mnt) >= len)
 			continue;
 		strcpy(out, mnt);

@@ -34,6 +34,8 @@
 #include "pipeline.h"
 #include "proctable.h"
 #include "sensors.h"
+#include "manifest.h"
+#include "supervisor.h"
 #include "wire.h"
 
 #define POLL_MS 5 /* sensors wake wardd only in bulk; catch stragglers this often */
@@ -52,6 +54,7 @@ static struct {
 	struct auth_config auth;
 	uint32_t hash_max_mb;
 	struct broker_auth_cfg bauth;
+	struct supervisor_cfg sup;
 	struct json_object *kernel; /* probed once at start */
 } opt;
 
@@ -77,10 +80,16 @@ static void usage(FILE *f)
 		"      --auth-max-pending N  requests in flight; beyond, --auth-overflow decides (4096)\n"
 		"      --auth-overflow V   allow (default) or deny\n"
 		"      --hash-max-mb N     executables larger than this get no SHA-256 (64)\n"
+		"Clients (docs/supervisor.md):\n"
+		"      --clients-dir DIR   client manifests (default %s)\n"
+		"      --client-cgroup NAME  cgroup directory of the clients under each hierarchy (%s)\n"
+		"      --unregistered-root M  what a root process no manifest names may do: events\n"
+		"                          (NOTIFY events and status: `ward events`, `ward status`; the\n"
+		"                          default) or full (everything: development and tests only)\n"
 		"  -v, --verbose           debug logging\n"
 		"  -h, --help\n"
 		"wardd runs in the foreground; as a service, systemd's Type=notify is supported.\n",
-		WARD_DEFAULT_RUNTIME_DIR);
+		WARD_DEFAULT_RUNTIME_DIR, MANIFEST_DEFAULT_DIR, SUPERVISOR_DEFAULT_CGROUP);
 }
 
 static int is_pow2(uint64_t x)
@@ -110,6 +119,8 @@ static void parse_args(int argc, char **argv)
 		{"auth-deadline-max-ms", required_argument, NULL, 5}, {"auth-strikes", required_argument, NULL, 6},
 		{"auth-max-pending", required_argument, NULL, 7}, {"auth-overflow", required_argument, NULL, 8},
 		{"hash-max-mb", required_argument, NULL, 9},
+		{"clients-dir", required_argument, NULL, 10}, {"client-cgroup", required_argument, NULL, 11},
+		{"unregistered-root", required_argument, NULL, 12},
 		{NULL, 0, NULL, 0}};
 	const char *env = getenv("WARD_RUNTIME_DIR");
 	opt.runtime_dir = env && *env ? env : WARD_DEFAULT_RUNTIME_DIR;
@@ -158,6 +169,17 @@ static void parse_args(int argc, char **argv)
 			opt.auth.overflow_verdict = strcmp(optarg, "deny") == 0;
 			break;
 		case 9: opt.hash_max_mb = number(optarg, 1, 65536, "--hash-max-mb"); break;
+		case 10: opt.sup.clients_dir = optarg; break;
+		case 11:
+			if (!*optarg || strchr(optarg, '/') || !strcmp(optarg, ".") || !strcmp(optarg, ".."))
+				fatalx("--client-cgroup is one directory name");
+			opt.sup.cgroup_base = optarg;
+			break;
+		case 12:
+			if (strcmp(optarg, "events") && strcmp(optarg, "full"))
+				fatalx("--unregistered-root is events or full");
+			opt.sup.root_full = strcmp(optarg, "full") == 0;
+			break;
 		case 'v': log_verbose = 1; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); exit(2);
@@ -225,6 +247,7 @@ static struct json_object *status_json(void)
 	netpolicy_status(np);
 	json_object_object_add(o, "net_policy", np);
 	pipeline_status(o);
+	supervisor_status(o);
 	return o;
 }
 
@@ -280,7 +303,7 @@ static void on_hash_results(void)
 	int err;
 	uint8_t digest[HASHCACHE_DIGEST_LEN];
 	while (hashcache_take(&cookie, &err, digest) == 1)
-		if (!pipeline_on_hash(cookie, err, digest))
+		if (!pipeline_on_hash(cookie, err, digest) && !supervisor_on_hash(cookie, err, digest))
 			auth_on_hash(cookie, err, digest);
 }
 
@@ -312,6 +335,8 @@ static void run(int epfd, int sfd)
 				on_hash_results();
 			} else if (tag == &tag_netpolicy) {
 				netpolicy_poll(pipeline_on_net_enforce, NULL);
+			} else if (supervisor_owns(tag)) {
+				supervisor_on_event(tag, evs[i].events);
 			} else if (tag != &tag_ring) {
 				broker_on_event(tag, evs[i].events);
 			}
@@ -325,6 +350,7 @@ static void run(int epfd, int sfd)
 			log_warnx("ring buffer: %s", strerror(-got));
 		broker_flush();
 		auth_tick();
+		supervisor_tick();
 		struct timespec now;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec - last_sync.tv_sec >= 1) {
@@ -403,6 +429,8 @@ int main(int argc, char **argv)
 		fatal("epoll_ctl");
 	broker_set_status_fn(status_json);
 	broker_set_pids_fn(on_pids);
+	broker_set_identify_fn(supervisor_identify);
+	broker_set_gone_fn(supervisor_conn_gone);
 	err = broker_init(epfd, opt.runtime_dir, (uint64_t)opt.client_ring_kb << 10, on_mask, &opt.bauth);
 	if (err) {
 		sensors_stop();
@@ -412,6 +440,13 @@ int main(int argc, char **argv)
 		sensors_stop();
 		fatal("epoll_ctl");
 	}
+	opt.sup.runtime_dir = opt.runtime_dir;
+	if ((err = supervisor_init(epfd, &opt.sup))) {
+		broker_shutdown();
+		auth_stop();
+		sensors_stop();
+		fatalx("supervisor: %s", strerror(-err));
+	}
 	log_info("ready: %d processes known, socket %s/%s%s%s", seeded, opt.runtime_dir, WARD_SOCK_NAME,
 		 opt.scope ? ", scope " : "", opt.scope ? opt.scope : "");
 	sd_notify_ready();
@@ -420,6 +455,7 @@ int main(int argc, char **argv)
 
 	broker_shutdown();
 	auth_stop();
+	supervisor_stop();
 	netpolicy_stop();
 	hashcache_free();
 	sensors_stop();

@@ -54,6 +54,7 @@ struct ward_client {
 	uint64_t pos;         /* next byte to read */
 	uint64_t released;    /* last tail published to wardd */
 	uint64_t last_seq;
+	bool refused;         /* the last msg_recv() got wardd's REPLY refusing */
 	uint64_t received;
 	uint64_t gaps;
 	uint32_t client_id;
@@ -250,6 +251,19 @@ static int msg_recv(ward_client *c, uint16_t type, void *body, size_t cap, size_
 		if (!ok) {
 			if (fds)
 				close_fds(fds, got < nfds ? got : nfds);
+			/* wardd refuses a connection, or a status request,
+			 * with a REPLY in place of the answer: pass its error
+			 * on (the connection is still in step) */
+			struct ward_msg_reply rep;
+			if ((type == WARD_MSG_WELCOME || type == WARD_MSG_STATUS_REPLY) && !truncated && m.magic == WARD_MSG_MAGIC &&
+			    m.type == WARD_MSG_REPLY && (size_t)n == sizeof(m) + sizeof(rep) && m.len == (size_t)n &&
+			    cap >= sizeof(rep)) {
+				memcpy(&rep, body, sizeof(rep));
+				if (rep.error < 0 && rep.error > -4096) {
+					c->refused = true;
+					return rep.error;
+				}
+			}
 			return -EPROTO;
 		}
 		*len = (size_t)n - sizeof(m);
@@ -596,12 +610,13 @@ int ward_client_status_json(ward_client *c, char **ret)
 		free(buf);
 		return request_failed(c, r);
 	}
+	c->refused = false;
 	r = msg_recv(c, WARD_MSG_STATUS_REPLY, buf, cap, &len, NULL, 0);
 	if (r == 0 && memchr(buf, '\0', len))
 		r = -EPROTO; /* the body is text without NUL */
 	if (r < 0) {
 		free(buf);
-		return request_failed(c, r);
+		return c->refused ? r : request_failed(c, r);
 	}
 	buf[len] = '\0';
 	char *shrunk = realloc(buf, len + 1);

@@ -39,6 +39,7 @@ static const char *const type_names[WARD_EV_MAX_] = {
 	[WARD_EV_AUTH_OPEN] = "auth_open",
 	[WARD_EV_AUTH_CONNECT] = "auth_connect",
 	[WARD_EV_AUTH_BIND] = "auth_bind",
+	[WARD_EV_CLIENT_STATE] = "client_state",
 };
 
 struct field_info {
@@ -125,6 +126,8 @@ static const struct field_info fields[WARD_F_MAX_] = {
 	[WARD_F_RULE_CLIENT] = {"rule_client", WARD_KIND_STR},
 	[WARD_F_DEV] = {"dev", WARD_KIND_U64},
 	[WARD_F_INO] = {"ino", WARD_KIND_U64},
+	[WARD_F_STATE] = {"state", WARD_KIND_STR},
+	[WARD_F_RESTARTS] = {"restarts", WARD_KIND_U64},
 };
 
 const char *ward_event_type_name(uint32_t type)

@@ -5,7 +5,7 @@
 set -euo pipefail
 
 BUILD=(gcc meson ninja-build pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
-       libjson-c-dev libcmocka-dev libsodium-dev libyaml-dev)
+       libjson-c-dev libcmocka-dev libsodium-dev libyaml-dev libseccomp-dev libcap-dev)
 TEST=(libclang-rt-14-dev python3)
 BENCH=(libbpf-tools auditd fapolicyd)
 

@@ -48,6 +48,8 @@ enum ward_event_type {
 	WARD_EV_AUTH_OPEN = 27,    /* an open waiting for a verdict (fanotify) */
 	WARD_EV_AUTH_CONNECT = 28, /* a connect a client's rule denied in the kernel */
 	WARD_EV_AUTH_BIND = 29,    /* a bind a client's rule denied in the kernel */
+	/* ward itself */
+	WARD_EV_CLIENT_STATE = 30, /* a supervised client started, stopped, was restarted or quarantined */
 	/* append new types here */
 	WARD_EV_MAX_ /* one past the highest type; not a type */
 };

@@ -133,6 +133,8 @@ enum ward_field {
 	WARD_F_RULE_CLIENT = 93,  /* str: name of the client that installed that rule */
 	WARD_F_DEV = 94,          /* u64: st_dev of the file */
 	WARD_F_INO = 95,          /* u64: st_ino of the file */
+	WARD_F_STATE = 96,        /* str: a supervised client's new state (docs/supervisor.md) */
+	WARD_F_RESTARTS = 97,     /* u64: times the supervisor restarted that client */
 	/* append new fields here */
 	WARD_F_MAX_
 };
@@ -164,8 +166,15 @@ struct ward_client_stats {
  * maps the shared ring wardd creates for this client.  The ring's size is
  * wardd's default (8 MiB), or $WARD_CLIENT_RING_KB (64 to 262144, rounded up
  * to a power of two) when set: a bigger ring rides out longer pauses.
+ * wardd identifies the calling process (its user, its cgroup, its
+ * executable and that file's SHA-256) against the manifests in
+ * /etc/ward/clients.d (docs/manifests.md); the client may then do exactly
+ * what its manifest grants.  A root process no manifest names may only
+ * read NOTIFY events and the status (`ward events`, `ward status`).
  * Returns 0, or -ENOENT / -ECONNREFUSED when wardd is not running,
- * -EPROTO on a protocol mismatch, -ENOMEM, or another negative errno.
+ * -EACCES when no manifest names the process (and it is not root), -EPERM
+ * when its manifest is quarantined or disabled, -EPROTO on a protocol
+ * mismatch, -ENOMEM, or another negative errno.
  */
 int ward_client_new(ward_client **ret, const char *name);
 
@@ -179,7 +188,9 @@ ward_client *ward_client_free(ward_client *c);
  * Waits for wardd's acknowledgement.  Returns 0, -EINVAL for an unknown type
  * (subscription unchanged), -EAGAIN when the client re-subscribed more than
  * 20 times in a second (subscription unchanged; wardd re-attaches sensors
- * for each change), -EPIPE if wardd went away, or another negative errno.
+ * for each change), -EPERM for a type the client's manifest does not grant
+ * (subscription unchanged), -EPIPE if wardd went away, or another negative
+ * errno.
  */
 int ward_client_subscribe(ward_client *c, const uint32_t *types, size_t n);
 
@@ -218,7 +229,7 @@ int ward_client_stats(const ward_client *c, struct ward_client_stats *st);
 /*
  * ward_client_status_json() — ask wardd for its status (as `ward status --json`).
  * @ret: set to a NUL-terminated JSON text the caller frees with free().
- * Returns 0 or a negative errno.
+ * Returns 0, -EPERM for a client that is not root, or a negative errno.
  */
 int ward_client_status_json(ward_client *c, char **ret);
 
@@ -252,7 +263,7 @@ enum ward_verdict {
 /* ward_auth_sub flags */
 #define WARD_AUTH_FILE 0x1u /* with each request, a read-only descriptor of the
 			       file (see ward_client_take_file()); needs the
-			       entitlement (today: the client runs as root) */
+			       manifest's file_descriptors entitlement) */
 
 /* One AUTH subscription: the type, the verdict taken when the client misses
  * its deadline (fail-open: WARD_VERDICT_ALLOW; fail-closed: DENY), flags. */
@@ -268,11 +279,15 @@ struct ward_auth_sub {
  *        then resolve with the client's defaults).
  * @deadline_ms: time the client needs per request, 0 for wardd's default
  *        (1000 ms); wardd caps it at its configured maximum (at most 10 s).
+ *        A client's manifest sets the deadline and the verdict on a miss of
+ *        each type it answers: the client may ask for less time than its
+ *        manifest's deadline, never more, and its default_verdict counts
+ *        only where the manifest says nothing.
  * Independent of ward_client_subscribe() (the NOTIFY subscription).
  * Adding a type clears every cached verdict (the new client must be asked).
  * Returns 0, -EINVAL for a type that is not AUTH-capable, a default that
  * is not a verdict or an unknown flag (subscription unchanged), -EPERM for
- * WARD_AUTH_FILE without the entitlement, -EOPNOTSUPP when wardd has no
+ * a type or WARD_AUTH_FILE the client's manifest does not grant, -EOPNOTSUPP when wardd has no
  * fanotify, -ENOSPC when 32 clients already answer AUTH types, -EAGAIN as
  * for ward_client_subscribe() or when clients added AUTH types 8 times in
  * the last second (try again a second later), -EPIPE, or another negative
@@ -312,9 +327,10 @@ int ward_client_respond(ward_client *c, uint64_t auth_id, uint32_t verdict, uint
 /*
  * ward_client_clear_cache() — forget every cached verdict, in wardd and in
  * the kernel: the next access to any file asks the clients again.  For a
- * client whose policy changed.  Waits for wardd.  Returns 0, -EAGAIN when
- * called more than once a second by any client (the cache was just
- * cleared), -EPIPE, or another negative errno.
+ * client whose policy changed.  Waits for wardd.  Returns 0, -EPERM
+ * without the manifest's clear_cache entitlement, -EAGAIN when called more
+ * than once a second by any client (the cache was just cleared), -EPIPE,
+ * or another negative errno.
  */
 int ward_client_clear_cache(ward_client *c);
 
@@ -384,7 +400,8 @@ struct ward_net_rule {
 /*
  * ward_client_add_net_rule() — install a deny rule; *@rule_id gets its id
  * (never 0, never reused while wardd runs).  Waits for wardd.
- * Returns 0, -EINVAL for a malformed rule, -ENOENT if @r->cgroup_id names
+ * Returns 0, -EPERM without the manifest's net_rules entitlement, -EINVAL
+ * for a malformed rule, -ENOENT if @r->cgroup_id names
  * no cgroup (wardd searches at most 10000 cgroup directories), -ENOSPC
  * when the client has 64 rules or wardd 256 in all, -EOPNOTSUPP when this
  * kernel cannot enforce rules (or, for a cgroup scope, when wardd runs in a

@@ -31,12 +31,14 @@ static struct {
 	pid_t wardd;
 	ward_client *client;
 	char rtdir[PATH_MAX];
+	char clientsdir[PATH_MAX + 16]; /* --clients-dir: does not exist unless a test makes it */
+	char clientcg[64];         /* --client-cgroup */
 	char cgdir[PATH_MAX];
 	char cgmuted[PATH_MAX + 8]; /* a child cgroup wardd is told to mute */
 	char tdir[PATH_MAX - 16];
 	int auth;               /* wardd asks about files on authdir */
 	char authdir[64];
-	char extra[8][PATH_MAX]; /* more wardd options */
+	char extra[16][PATH_MAX]; /* more wardd options */
 	int nextra;
 	char log[PATH_MAX + 16];
 	struct ward_rec *kept[MAX_KEPT];
@@ -54,8 +56,13 @@ void harness_use_auth_mount(void)
 
 void harness_wardd_option(const char *opt)
 {
-	if (H.nextra < 8)
+	if (H.nextra < 16)
 		snprintf(H.extra[H.nextra++], PATH_MAX, "%s", opt);
+}
+
+void harness_clear_options(void)
+{
+	H.nextra = 0;
 }
 
 /* A tmpfs only this process and its children see (a private mount
@@ -215,7 +222,10 @@ int harness_start(void)
 	snprintf(H.tdir, sizeof(H.tdir), "/tmp/ward-files-XXXXXX");
 	if (!mkdtemp(H.rtdir) || !mkdtemp(H.tdir))
 		return -1;
+	chmod(H.rtdir, 0755); /* supervised clients run as other users */
 	snprintf(H.log, sizeof(H.log), "%s/wardd.log", H.rtdir);
+	snprintf(H.clientsdir, sizeof(H.clientsdir), "%s/clients.d", H.rtdir);
+	snprintf(H.clientcg, sizeof(H.clientcg), "ward-test-%d.clients", (int)getpid());
 	harness_pid = getpid();
 	if (H.auth && auth_mount())
 		return -1;
@@ -239,10 +249,14 @@ int harness_start(void)
 		}
 		/* WARD_TEST_BACKEND runs the suite on one sensor backend */
 		const char *backend = getenv("WARD_TEST_BACKEND");
-		char *args[32] = {"wardd", "--runtime-dir", H.rtdir, "--cgroup", H.cgdir,
+		char *args[48] = {"wardd", "--runtime-dir", H.rtdir, "--cgroup", H.cgdir,
 				  "--mute-cgroup", H.cgmuted, "--client-ring-kb", "16384",
-				  "--backend", (char *)(backend && *backend ? backend : "auto")};
-		int na = 11;
+				  "--backend", (char *)(backend && *backend ? backend : "auto"),
+				  /* this suite's own clients (none unless a test says so),
+				   * and its root clients may do everything */
+				  "--clients-dir", H.clientsdir, "--client-cgroup", H.clientcg,
+				  "--unregistered-root", "full"};
+		int na = 17;
 		if (H.auth) {
 			args[na++] = "--auth-fs";
 			args[na++] = H.authdir;

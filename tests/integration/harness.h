@@ -34,8 +34,11 @@ struct tev {
  * harness_auth_dir(), and start wardd with --auth-fs on it. */
 void harness_use_auth_mount(void);
 const char *harness_auth_dir(void);
-/* Before harness_start(): one more wardd option (up to 8). */
+/* Before harness_start(): one more wardd option (up to 16; a later one
+ * overrides an earlier one, and the harness's own come first). */
 void harness_wardd_option(const char *opt);
+/* Forget the options harness_wardd_option() added (between two starts). */
+void harness_clear_options(void);
 
 /* Start wardd and the client.  Returns 0 or -1 (with a message on stderr). */
 int harness_start(void);

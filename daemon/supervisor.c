@@ -1,0 +1,918 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * supervisor.c — see supervisor.h.
+ *
+ * A client's life: verifying (its executable is hashed and compared with
+ * the manifest) → starting (forked into its sandbox, execve pending) →
+ * running → on exit, by its manifest's restart policy: backoff (restarted
+ * after a delay that doubles with each crash, up to a maximum), exited
+ * (a clean exit under on-failure, or policy never), or quarantined (too
+ * many crashes within the window: it is not started again and nothing
+ * waits on it).  A hash mismatch is "failed", checked again after the
+ * maximum back-off in case the administrator fixes the file.
+ *
+ * A crash is an exit by a signal or with a non-zero status, and also an
+ * exit wardd caused: a client whose connection wardd dropped for garbage
+ * on the socket or for missing deadlines is killed (its whole cgroup) and
+ * restarted, since a client that hangs while holding AUTH requests would
+ * otherwise hang forever.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include <ward/ward.h>
+#include "broker.h"
+#include "cgroups.h"
+#include "hashcache.h"
+#include "log.h"
+#include "manifest.h"
+#include "pipeline.h"
+#include "record.h"
+#include "sandbox.h"
+#include "supervisor.h"
+#include "wire.h"
+
+#define SUP_TAG 0x53555056          /* first int of every epoll tag of ours */
+#define SUP_COOKIE (1ull << 62)     /* hash results for us (pipeline: bit 63) */
+#define PENDING_MAX 64              /* identifications waiting for a hash */
+#define LOG_LINES_PER_S 20          /* a client's stderr cannot flood wardd's log */
+#define LOG_LINE_MAX 200
+#define HEALTHY_MS 60000            /* running this long resets the back-off */
+#define STOP_GRACE_MS 2000          /* SIGTERM, then SIGKILL */
+
+enum sstate { S_DISABLED, S_VERIFYING, S_STARTING, S_RUNNING, S_BACKOFF, S_EXITED, S_FAILED, S_QUARANTINED };
+static const char *const state_names[] = {
+	[S_DISABLED] = "disabled", [S_VERIFYING] = "verifying", [S_STARTING] = "starting",
+	[S_RUNNING] = "running",   [S_BACKOFF] = "backoff",     [S_EXITED] = "exited",
+	[S_FAILED] = "failed",     [S_QUARANTINED] = "quarantined",
+};
+
+enum { K_PIDFD = 1, K_ERRFD, K_LOGFD };
+struct tag {
+	int magic; /* SUP_TAG */
+	int kind;
+	struct sclient *c;
+};
+
+struct sclient {
+	const struct ward_manifest *m;
+	enum sstate state;
+	char reason[192];
+	pid_t pid;
+	int pidfd, errfd, logfd;
+	struct tag t_pid, t_err, t_log;
+	struct ward_cgroup cg;
+	int cg_made;
+	uint64_t start_at_ms;   /* backoff/failed: when to try again */
+	uint32_t backoff_ms;    /* the last delay */
+	uint64_t *crash_ms;     /* the last quarantine_after crash times (ring) */
+	unsigned crash_next;
+	uint32_t restarts, crashes;
+	uint64_t started_ms;
+	int last_code, last_signal;
+	char spawn_err[160];
+	char last_exit[192];    /* how it last ended */
+	char kill_why[96];      /* wardd killed it: why (counts as a crash) */
+	uint64_t cookie;        /* verifying: our hash job */
+	struct broker_conn_stats past; /* connections that ended */
+	unsigned connections;
+	char logbuf[LOG_LINE_MAX + 1];
+	size_t loglen;
+	long log_second;
+	unsigned log_lines, log_dropped;
+};
+
+static struct {
+	int epfd;
+	struct supervisor_cfg cfg;
+	struct manifest_set set;
+	struct sclient *c;      /* one per manifest, same order */
+	size_t n;
+	struct cg_env env;
+	int cg_ok;
+	struct sandbox_support sbx;
+	uint64_t next_cookie;
+	unsigned manifest_errors;
+	char last_manifest_error[256];
+	struct {
+		uint64_t cookie;
+		uint32_t client_id;
+		struct sclient *c;
+		int pidfd;
+	} pending[PENDING_MAX];
+	uint64_t refused_unregistered, refused_quarantined, refused_hash;
+} S;
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int supervisor_owns(const void *tag)
+{
+	return tag && *(const int *)tag == SUP_TAG;
+}
+
+/* ---- client_state events ---- */
+
+static void emit(struct sclient *c, const char *why)
+{
+	if (!((broker_mask() >> WARD_EV_CLIENT_STATE) & 1))
+		return;
+	static _Alignas(8) uint8_t buf[4096];
+	struct ward_rec_builder b;
+	ward_rb_init(&b, buf, sizeof(buf), WARD_EV_CLIENT_STATE);
+	if (c->pid > 0)
+		ward_rb_u64(&b, WARD_F_PID, (uint64_t)c->pid);
+	ward_rb_str(&b, WARD_F_NAME, c->m->name, strlen(c->m->name));
+	const char *st = state_names[c->state];
+	ward_rb_str(&b, WARD_F_STATE, st, strlen(st));
+	if (why && *why)
+		ward_rb_str(&b, WARD_F_REASON, why, strnlen(why, 180));
+	ward_rb_u64(&b, WARD_F_RESTARTS, c->restarts);
+	if (c->state != S_RUNNING && c->state != S_STARTING && c->state != S_VERIFYING &&
+	    (c->last_code >= 0 || c->last_signal > 0)) {
+		if (c->last_signal > 0)
+			ward_rb_u64(&b, WARD_F_EXIT_SIGNAL, (uint64_t)c->last_signal);
+		else
+			ward_rb_u64(&b, WARD_F_EXIT_CODE, (uint64_t)c->last_code);
+	}
+	size_t n = ward_rb_finish(&b);
+	if (!n)
+		return;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	pipeline_stamp(buf, (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec);
+	broker_deliver(WARD_EV_CLIENT_STATE, buf, n);
+}
+
+static void set_state(struct sclient *c, enum sstate st, const char *fmt, ...) WARDD_PRINTF(3, 4);
+static void set_state(struct sclient *c, enum sstate st, const char *fmt, ...)
+{
+	c->state = st;
+	c->reason[0] = '\0';
+	if (fmt) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(c->reason, sizeof(c->reason), fmt, ap);
+		va_end(ap);
+	}
+	if (st == S_QUARANTINED || st == S_FAILED)
+		log_warnx("client %s: %s%s%s", c->m->name, state_names[st], c->reason[0] ? ": " : "", c->reason);
+	else
+		log_info("client %s: %s%s%s", c->m->name, state_names[st], c->reason[0] ? ": " : "", c->reason);
+	emit(c, c->reason);
+}
+
+/* ---- descriptors ---- */
+
+static void watch(struct sclient *c, int fd, struct tag *t, int kind)
+{
+	t->magic = SUP_TAG;
+	t->kind = kind;
+	t->c = c;
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = t};
+	if (epoll_ctl(S.epfd, EPOLL_CTL_ADD, fd, &ev))
+		log_warn("client %s: epoll_ctl", c->m->name);
+}
+
+static void unwatch(int *fd)
+{
+	if (*fd < 0)
+		return;
+	epoll_ctl(S.epfd, EPOLL_CTL_DEL, *fd, NULL);
+	close(*fd);
+	*fd = -1;
+}
+
+/* ---- the client's stdout and stderr, into wardd's log ---- */
+
+static void log_line(struct sclient *c, const char *line, size_t len)
+{
+	long sec = (long)(now_ms() / 1000);
+	if (sec != c->log_second) {
+		if (c->log_dropped)
+			log_warnx("client %s: %u lines of its output left out", c->m->name, c->log_dropped);
+		c->log_second = sec;
+		c->log_lines = c->log_dropped = 0;
+	}
+	if (++c->log_lines > LOG_LINES_PER_S) {
+		c->log_dropped++;
+		return;
+	}
+	char clean[LOG_LINE_MAX + 1];
+	size_t i;
+	for (i = 0; i < len && i < LOG_LINE_MAX; i++)
+		clean[i] = line[i] >= 0x20 && line[i] < 0x7f ? line[i] : '?';
+	clean[i] = '\0';
+	log_info("client %s: %s", c->m->name, clean);
+}
+
+static void read_log(struct sclient *c)
+{
+	char buf[4096];
+	for (int round = 0; round < 4; round++) { /* bounded: a chatty client waits its turn */
+		ssize_t n = read(c->logfd, buf, sizeof(buf));
+		if (n <= 0) {
+			if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+				if (c->loglen)
+					log_line(c, c->logbuf, c->loglen);
+				c->loglen = 0;
+				unwatch(&c->logfd);
+			}
+			return;
+		}
+		for (ssize_t i = 0; i < n; i++) {
+			if (buf[i] == '\n' || c->loglen == LOG_LINE_MAX) {
+				log_line(c, c->logbuf, c->loglen);
+				c->loglen = 0;
+				if (buf[i] == '\n')
+					continue;
+			}
+			c->logbuf[c->loglen++] = buf[i];
+		}
+	}
+}
+
+/* ---- starting ---- */
+
+/* mkdir -p of @path's parents (root, 0755) and of @path itself. */
+static int make_dirs(const char *path, uid_t uid, gid_t gid, mode_t mode)
+{
+	char tmp[PATH_MAX];
+	if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0755) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(tmp, mode) && errno != EEXIST)
+		return -errno;
+	struct stat st;
+	if (lstat(tmp, &st))
+		return -errno;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR; /* a symbolic link included: never followed */
+	if ((st.st_uid != uid || st.st_gid != gid) && chown(tmp, uid, gid))
+		return -errno;
+	if ((st.st_mode & 07777) != mode && chmod(tmp, mode))
+		return -errno;
+	return 0;
+}
+
+static void crash(struct sclient *c, const char *what);
+
+static void spawn(struct sclient *c)
+{
+	const struct ward_manifest *m = c->m;
+	char err[256] = "";
+	int r;
+	gid_t gid = (gid_t)m->uid;
+	gid_t groups[64];
+	int ngroups = 0;
+	struct passwd *pw = getpwuid(m->uid);
+	if (pw) {
+		gid = pw->pw_gid;
+		ngroups = (int)(sizeof(groups) / sizeof(groups[0]));
+		if (getgrouplist(pw->pw_name, gid, groups, &ngroups) < 0)
+			ngroups = 0; /* more than 64: none but the primary */
+	}
+	if (!S.cg_ok) {
+		set_state(c, S_FAILED, "no cgroups: its limits cannot be enforced");
+		c->start_at_ms = now_ms() + m->restart.backoff_max_ms;
+		return;
+	}
+	struct cg_limits lim = {.memory_bytes = m->limits.memory_bytes, .cpu_percent = m->limits.cpu_percent,
+				.pids = m->limits.pids};
+	if ((r = cg_create(&S.env, S.cfg.cgroup_base, m->name, &lim, &c->cg, err, sizeof(err)))) {
+		set_state(c, S_FAILED, "cgroup: %s", err[0] ? err : strerror(-r));
+		c->start_at_ms = now_ms() + m->restart.backoff_max_ms;
+		return;
+	}
+	c->cg_made = 1;
+	/* leftovers of an earlier run (a wardd that was killed) go first */
+	cg_kill(&c->cg);
+	if ((r = make_dirs(m->state_dir, m->uid, gid, 0700)) || (r = make_dirs(m->content_dir, 0, 0, 0755))) {
+		set_state(c, S_FAILED, "its directories: %s", strerror(-r));
+		c->start_at_ms = now_ms() + m->restart.backoff_max_ms;
+		return;
+	}
+	char *argv[MANIFEST_ARGS_MAX + 2];
+	argv[0] = m->executable;
+	for (size_t i = 0; i < m->nargs; i++)
+		argv[i + 1] = m->args[i];
+	argv[m->nargs + 1] = NULL;
+	char e_rt[PATH_MAX + 32], e_name[96], e_state[PATH_MAX + 32], e_content[PATH_MAX + 32], e_home[PATH_MAX + 8];
+	snprintf(e_rt, sizeof(e_rt), "WARD_RUNTIME_DIR=%s", S.cfg.runtime_dir);
+	snprintf(e_name, sizeof(e_name), "WARD_CLIENT_NAME=%s", m->name);
+	snprintf(e_state, sizeof(e_state), "WARD_STATE_DIR=%s", m->state_dir);
+	snprintf(e_content, sizeof(e_content), "WARD_CONTENT_DIR=%s", m->content_dir);
+	snprintf(e_home, sizeof(e_home), "HOME=%s", m->state_dir);
+	char *envp[] = {e_rt, e_name, e_state, e_content, e_home, "PATH=/usr/local/bin:/usr/bin:/bin", NULL};
+	int logp[2];
+	if (pipe2(logp, O_CLOEXEC)) {
+		set_state(c, S_FAILED, "pipe: %s", strerror(errno));
+		c->start_at_ms = now_ms() + m->restart.backoff_max_ms;
+		return;
+	}
+	const char *runtime_ro[] = {S.cfg.runtime_dir, NULL};
+	(void)runtime_ro;
+	struct sandbox_spec spec = {
+		.executable = m->executable, .argv = argv, .envp = envp,
+		.uid = m->uid, .gid = gid, .groups = groups, .ngroups = (size_t)ngroups,
+		.content_dir = m->content_dir, .state_dir = m->state_dir, .ro_paths = NULL,
+		.open_files = m->limits.open_files, .cg = &c->cg,
+		.stdout_fd = logp[1], .stderr_fd = logp[1],
+	};
+	r = sandbox_spawn(&spec, &c->pid, &c->pidfd, &c->errfd, err, sizeof(err));
+	close(logp[1]);
+	if (r) {
+		close(logp[0]);
+		c->pid = 0;
+		c->pidfd = c->errfd = -1;
+		set_state(c, S_FAILED, "sandbox: %s", err[0] ? err : strerror(-r));
+		c->start_at_ms = now_ms() + m->restart.backoff_max_ms;
+		return;
+	}
+	fcntl(logp[0], F_SETFL, O_NONBLOCK);
+	c->logfd = logp[0];
+	c->loglen = 0;
+	c->spawn_err[0] = c->kill_why[0] = '\0';
+	c->last_code = -1;
+	c->last_signal = 0;
+	c->started_ms = now_ms();
+	watch(c, c->pidfd, &c->t_pid, K_PIDFD);
+	watch(c, c->errfd, &c->t_err, K_ERRFD);
+	watch(c, c->logfd, &c->t_log, K_LOGFD);
+	set_state(c, S_STARTING, NULL);
+}
+
+static int hex_matches(const uint8_t *digest, const char *want)
+{
+	char hex[HASHCACHE_HEX_LEN];
+	hashcache_hex(digest, hex);
+	return strcmp(hex, want) == 0;
+}
+
+/* Check the executable against the manifest's SHA-256, then spawn. */
+static void verify_and_start(struct sclient *c)
+{
+	const struct ward_manifest *m = c->m;
+	struct stat st;
+	uint8_t d[HASHCACHE_DIGEST_LEN];
+	if (stat(m->executable, &st) || !S_ISREG(st.st_mode)) {
+		set_state(c, S_FAILED, "executable %s: %s", m->executable,
+			  errno ? strerror(errno) : "not a regular file");
+		c->start_at_ms = now_ms() + m->restart.backoff_max_ms;
+		return;
+	}
+	if (hashcache_lookup(&st, d) == 0) {
+		if (hex_matches(d, m->sha256)) {
+			spawn(c);
+		} else {
+			S.refused_hash++;
+			set_state(c, S_FAILED, "the SHA-256 of %s is not the manifest's", m->executable);
+			c->start_at_ms = now_ms() + m->restart.backoff_max_ms;
+		}
+		return;
+	}
+	c->cookie = SUP_COOKIE | ++S.next_cookie;
+	int r = hashcache_submit_path(m->executable, st.st_dev, st.st_ino, c->cookie);
+	if (r) {
+		c->cookie = 0;
+		set_state(c, S_BACKOFF, "cannot hash the executable now: %s", strerror(-r));
+		c->start_at_ms = now_ms() + 1000;
+		return;
+	}
+	set_state(c, S_VERIFYING, NULL);
+}
+
+/* ---- exits ---- */
+
+static int crashes_in_window(struct sclient *c, uint64_t now)
+{
+	uint32_t n = c->m->restart.quarantine_after;
+	uint64_t window = (uint64_t)c->m->restart.quarantine_window_s * 1000;
+	int k = 0;
+	for (uint32_t i = 0; i < n; i++)
+		if (c->crash_ms[i] && now - c->crash_ms[i] <= window)
+			k++;
+	return k;
+}
+
+static void quarantine(struct sclient *c, const char *last)
+{
+	/* nothing may wait on it: its connections go, and with them its AUTH
+	 * subscriptions (their pending requests take its defaults now) */
+	broker_disconnect_manifest(c->m->name, "quarantined");
+	if (c->cg_made)
+		cg_kill(&c->cg);
+	set_state(c, S_QUARANTINED, "%u crashes within %u s (last: %s)", c->m->restart.quarantine_after,
+		  c->m->restart.quarantine_window_s, last);
+}
+
+/* A crash (or wardd's kill): quarantine, or back off and restart. */
+static void crash(struct sclient *c, const char *what)
+{
+	uint64_t now = now_ms();
+	c->crashes++;
+	c->crash_ms[c->crash_next++ % c->m->restart.quarantine_after] = now;
+	if ((uint32_t)crashes_in_window(c, now) >= c->m->restart.quarantine_after) {
+		quarantine(c, what);
+		return;
+	}
+	if (c->m->restart.policy == MANIFEST_RESTART_NEVER) {
+		set_state(c, S_EXITED, "%s; restart policy never", what);
+		return;
+	}
+	uint32_t b = c->backoff_ms;
+	if (!b || (c->started_ms && now - c->started_ms >= HEALTHY_MS))
+		b = c->m->restart.backoff_initial_ms;
+	else
+		b = b > c->m->restart.backoff_max_ms / 2 ? c->m->restart.backoff_max_ms : b * 2;
+	c->backoff_ms = b;
+	c->start_at_ms = now + b;
+	set_state(c, S_BACKOFF, "%s; restart in %u ms", what, b);
+}
+
+static void reaped(struct sclient *c, const siginfo_t *si)
+{
+	char what[192];
+	int crashed;
+	unwatch(&c->pidfd);
+	unwatch(&c->errfd);
+	if (c->logfd >= 0)
+		read_log(c);
+	unwatch(&c->logfd);
+	/* whatever it forked goes with it: a restart starts clean */
+	if (c->cg_made)
+		cg_kill(&c->cg);
+	c->last_code = si->si_code == CLD_EXITED ? si->si_status : -1;
+	c->last_signal = si->si_code == CLD_EXITED ? 0 : si->si_status;
+	if (c->kill_why[0]) {
+		snprintf(what, sizeof(what), "killed by wardd: %s", c->kill_why);
+		crashed = 1;
+	} else if (c->spawn_err[0]) {
+		snprintf(what, sizeof(what), "could not start: %s", c->spawn_err);
+		crashed = 1;
+	} else if (si->si_code == CLD_EXITED) {
+		snprintf(what, sizeof(what), "exited with status %d", si->si_status);
+		crashed = si->si_status != 0;
+	} else {
+		snprintf(what, sizeof(what), "killed by signal %d (%s)%s", si->si_status, strsignal(si->si_status),
+			 si->si_status == SIGKILL ? ", maybe by its memory limit" :
+			 si->si_status == SIGSYS ? ", a system call its seccomp filter does not allow" : "");
+		crashed = 1;
+	}
+	c->pid = 0;
+	snprintf(c->last_exit, sizeof(c->last_exit), "%s", what);
+	if (crashed) {
+		crash(c, what);
+	} else if (c->m->restart.policy == MANIFEST_RESTART_ALWAYS) {
+		c->backoff_ms = c->m->restart.backoff_initial_ms;
+		c->start_at_ms = now_ms() + c->backoff_ms;
+		set_state(c, S_BACKOFF, "%s; restart policy always", what);
+	} else {
+		set_state(c, S_EXITED, "%s", what);
+	}
+}
+
+/* Kill a running client on purpose (it misbehaved): counted as a crash
+ * when its exit arrives. */
+static void kill_client(struct sclient *c, const char *why)
+{
+	if (c->state != S_RUNNING && c->state != S_STARTING)
+		return;
+	if (!c->kill_why[0])
+		snprintf(c->kill_why, sizeof(c->kill_why), "%s", why);
+	log_warnx("client %s: killing it: %s", c->m->name, why);
+	if (c->cg_made)
+		cg_kill(&c->cg);
+	else if (c->pidfd >= 0)
+		syscall(SYS_pidfd_send_signal, c->pidfd, SIGKILL, NULL, 0);
+}
+
+void supervisor_on_event(void *tag, uint32_t events)
+{
+	struct tag *t = tag;
+	struct sclient *c = t->c;
+	(void)events;
+	switch (t->kind) {
+	case K_PIDFD: {
+		siginfo_t si;
+		memset(&si, 0, sizeof(si));
+		if (waitid((idtype_t)3 /* P_PIDFD */, (id_t)c->pidfd, &si, WEXITED | WNOHANG) == 0 && si.si_pid)
+			reaped(c, &si);
+		break;
+	}
+	case K_ERRFD: {
+		char buf[160];
+		ssize_t n = read(c->errfd, buf, sizeof(buf) - 1);
+		if (n > 0) {
+			buf[n] = '\0';
+			buf[strcspn(buf, "\n")] = '\0';
+			snprintf(c->spawn_err, sizeof(c->spawn_err), "%s", buf);
+			log_warnx("client %s: sandbox set-up failed: %s", c->m->name, c->spawn_err);
+		} else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+			break;
+		}
+		/* EOF: execve succeeded (the pipe was close-on-exec) */
+		unwatch(&c->errfd);
+		if (!c->spawn_err[0] && c->state == S_STARTING)
+			set_state(c, S_RUNNING, NULL);
+		break;
+	}
+	case K_LOGFD:
+		read_log(c);
+		break;
+	}
+}
+
+void supervisor_tick(void)
+{
+	uint64_t now = 0;
+	for (size_t i = 0; i < S.n; i++) {
+		struct sclient *c = &S.c[i];
+		if (c->state != S_BACKOFF && c->state != S_FAILED)
+			continue;
+		if (!now)
+			now = now_ms();
+		if (now < c->start_at_ms)
+			continue;
+		if (c->state == S_BACKOFF)
+			c->restarts++;
+		verify_and_start(c);
+	}
+}
+
+/* What the manifest of @c grants. */
+static void fill(struct sclient *c, struct broker_entitlements *e)
+{
+	const struct ward_manifest *m = c->m;
+	memset(e, 0, sizeof(*e));
+	snprintf(e->manifest, sizeof(e->manifest), "%s", m->name);
+	e->notify_mask = m->notify_mask;
+	e->auth_mask = m->auth_mask;
+	e->file_descriptors = m->file_descriptors;
+	e->net_rules = m->net_rules;
+	e->clear_cache = m->clear_cache;
+	e->status = false;
+	for (uint32_t t = 0; t < WARD_EV_MAX_; t++) {
+		e->on_miss[t] = -1;
+		if ((m->auth_mask >> t) & 1) {
+			e->deadline_ms[t] = m->auth[t].deadline_ms;
+			e->on_miss[t] = (int8_t)m->auth[t].on_miss;
+		}
+	}
+}
+
+int supervisor_on_hash(uint64_t cookie, int err, const uint8_t *digest)
+{
+	if (!(cookie & SUP_COOKIE) || (cookie & (1ull << 63)))
+		return 0;
+	for (size_t i = 0; i < S.n; i++) {
+		struct sclient *c = &S.c[i];
+		if (c->state != S_VERIFYING || c->cookie != cookie)
+			continue;
+		c->cookie = 0;
+		if (err) {
+			set_state(c, S_FAILED, "cannot hash %s: %s", c->m->executable, strerror(-err));
+			c->start_at_ms = now_ms() + c->m->restart.backoff_max_ms;
+		} else if (!hex_matches(digest, c->m->sha256)) {
+			S.refused_hash++;
+			set_state(c, S_FAILED, "the SHA-256 of %s is not the manifest's", c->m->executable);
+			c->start_at_ms = now_ms() + c->m->restart.backoff_max_ms;
+		} else {
+			spawn(c);
+		}
+		return 1;
+	}
+	for (int i = 0; i < PENDING_MAX; i++) {
+		if (S.pending[i].cookie != cookie)
+			continue;
+		struct sclient *c = S.pending[i].c;
+		uint32_t id = S.pending[i].client_id;
+		int pidfd = S.pending[i].pidfd;
+		S.pending[i].cookie = 0;
+		S.pending[i].pidfd = -1;
+		int alive = pidfd < 0 || syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) == 0;
+		if (pidfd >= 0)
+			close(pidfd);
+		struct broker_entitlements ent;
+		if (err || !alive || !hex_matches(digest, c->m->sha256)) {
+			if (!err && alive)
+				S.refused_hash++;
+			broker_identified(id, -EACCES, NULL);
+		} else if (c->state == S_QUARANTINED || !c->m->enabled) {
+			S.refused_quarantined++;
+			broker_identified(id, -EPERM, NULL);
+		} else {
+			fill(c, &ent);
+			broker_identified(id, 0, &ent);
+		}
+		return 1;
+	}
+	return 1; /* ours, but nobody waits any more */
+}
+
+/* ---- identification ---- */
+
+static int root_entitlements(struct broker_entitlements *e)
+{
+	memset(e, 0, sizeof(*e));
+	memset(e->on_miss, -1, sizeof(e->on_miss));
+	uint64_t all = ((1ull << WARD_EV_MAX_) - 1) & ~1ull;
+	e->notify_mask = all;
+	e->status = true;
+	if (S.cfg.root_full) {
+		e->auth_mask = (1ull << WARD_EV_AUTH_EXEC) | (1ull << WARD_EV_AUTH_OPEN);
+		e->file_descriptors = e->net_rules = e->clear_cache = true;
+	}
+	return 0;
+}
+
+static struct sclient *by_name(const char *name, size_t len)
+{
+	for (size_t i = 0; i < S.n; i++)
+		if (strlen(S.c[i].m->name) == len && memcmp(S.c[i].m->name, name, len) == 0)
+			return &S.c[i];
+	return NULL;
+}
+
+int supervisor_identify(uint32_t client_id, pid_t pid, uid_t uid, int pidfd, struct broker_entitlements *out)
+{
+	struct sclient *c = NULL;
+	char path[64], exe[PATH_MAX], cg[512];
+	if (pid <= 0)
+		return uid == 0 ? root_entitlements(out) : -EACCES;
+	/* 1. a process in a client's cgroup is that client (only root can
+	 * move processes between them) */
+	size_t blen = strlen(S.cfg.cgroup_base);
+	if (cg_of_pid(pid, cg, sizeof(cg)) == 0 && cg[0] == '/' && strncmp(cg + 1, S.cfg.cgroup_base, blen) == 0 &&
+	    cg[1 + blen] == '/') {
+		const char *name = cg + 2 + blen;
+		c = by_name(name, strcspn(name, "/"));
+		if (c && c->m->uid != uid)
+			c = NULL;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	ssize_t n = readlink(path, exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return uid == 0 ? root_entitlements(out) : -EACCES;
+	exe[n] = '\0';
+	/* 2. otherwise its user and executable */
+	for (size_t i = 0; !c && i < S.n; i++)
+		if (S.c[i].m->uid == uid && strcmp(S.c[i].m->executable, exe) == 0)
+			c = &S.c[i];
+	if (!c) {
+		if (uid == 0)
+			return root_entitlements(out);
+		S.refused_unregistered++;
+		return -EACCES;
+	}
+	if (strcmp(c->m->executable, exe)) {
+		/* in the client's cgroup, but running something else */
+		S.refused_unregistered++;
+		return -EACCES;
+	}
+	if (c->state == S_QUARANTINED || !c->m->enabled) {
+		S.refused_quarantined++;
+		return -EPERM;
+	}
+	/* 3. the file it runs is the one the manifest names */
+	struct stat st;
+	uint8_t d[HASHCACHE_DIGEST_LEN];
+	if (stat(path, &st))
+		return -EACCES;
+	if (hashcache_lookup(&st, d) == 0) {
+		if (!hex_matches(d, c->m->sha256)) {
+			S.refused_hash++;
+			return -EACCES;
+		}
+		/* the pid still is the process that connected */
+		if (pidfd >= 0 && syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0))
+			return -ESRCH;
+		fill(c, out);
+		return 0;
+	}
+	int slot = -1;
+	for (int i = 0; i < PENDING_MAX && slot < 0; i++)
+		if (!S.pending[i].cookie)
+			slot = i;
+	if (slot < 0)
+		return -EAGAIN;
+	uint64_t cookie = SUP_COOKIE | ++S.next_cookie;
+	if (hashcache_submit_path(path, st.st_dev, st.st_ino, cookie))
+		return -EAGAIN;
+	S.pending[slot].cookie = cookie;
+	S.pending[slot].client_id = client_id;
+	S.pending[slot].c = c;
+	S.pending[slot].pidfd = pidfd >= 0 ? fcntl(pidfd, F_DUPFD_CLOEXEC, 0) : -1;
+	return -EINPROGRESS;
+}
+
+void supervisor_conn_gone(const char *manifest, uint32_t client_id, pid_t pid, const char *why, int misbehaved,
+			  const struct broker_conn_stats *st)
+{
+	(void)client_id, (void)pid;
+	struct sclient *c = by_name(manifest, strlen(manifest));
+	if (!c)
+		return;
+	c->past.delivered += st->delivered;
+	c->past.lost += st->lost;
+	c->past.verdicts += st->verdicts;
+	c->past.deadlines_missed += st->deadlines_missed;
+	c->past.muted += st->muted;
+	/* A client that broke the protocol or stopped answering is not left
+	 * half-alive: it is restarted clean (or quarantined). */
+	if (misbehaved)
+		kill_client(c, why ? why : "misbehaved");
+}
+
+/* ---- set-up and status ---- */
+
+static void on_manifest_error(const char *msg, void *ctx)
+{
+	(void)ctx;
+	S.manifest_errors++;
+	snprintf(S.last_manifest_error, sizeof(S.last_manifest_error), "%s", msg);
+	log_warnx("manifest skipped: %s", msg);
+}
+
+int supervisor_init(int epfd, const struct supervisor_cfg *cfg)
+{
+	S.epfd = epfd;
+	S.cfg = *cfg;
+	if (!S.cfg.clients_dir)
+		S.cfg.clients_dir = MANIFEST_DEFAULT_DIR;
+	if (!S.cfg.cgroup_base)
+		S.cfg.cgroup_base = SUPERVISOR_DEFAULT_CGROUP;
+	for (int i = 0; i < PENDING_MAX; i++)
+		S.pending[i].pidfd = -1;
+	sandbox_probe(&S.sbx);
+	S.cg_ok = cg_detect(&S.env) == 0;
+	int r = manifest_load_dir(S.cfg.clients_dir, &S.set, on_manifest_error, NULL);
+	if (r == -ENOENT) {
+		log_info("no client manifests (%s does not exist)", S.cfg.clients_dir);
+		return 0;
+	}
+	if (r < 0)
+		return 0; /* reported; wardd runs without clients */
+	S.c = calloc(S.set.n ? S.set.n : 1, sizeof(*S.c));
+	if (!S.c)
+		return -ENOMEM;
+	S.n = S.set.n;
+	for (size_t i = 0; i < S.n; i++) {
+		struct sclient *c = &S.c[i];
+		c->m = &S.set.m[i];
+		c->pidfd = c->errfd = c->logfd = -1;
+		c->last_code = -1;
+		c->crash_ms = calloc(c->m->restart.quarantine_after, sizeof(uint64_t));
+		if (!c->crash_ms)
+			return -ENOMEM;
+	}
+	log_info("%zu client manifests loaded from %s (%u skipped); cgroups: %s; landlock ABI %d; seccomp %s",
+		 S.n, S.cfg.clients_dir, S.manifest_errors,
+		 !S.cg_ok ? "none" : S.env.mode == CG_V2 ? "v2" : S.env.mode == CG_HYBRID ? "hybrid (v1 resources, v2 identity)" : "v1 only",
+		 S.sbx.landlock_abi, S.sbx.seccomp ? "yes" : "no");
+	for (size_t i = 0; i < S.n; i++) {
+		struct sclient *c = &S.c[i];
+		if (!c->m->enabled)
+			set_state(c, S_DISABLED, "enabled: false in its manifest");
+		else
+			verify_and_start(c);
+	}
+	return 0;
+}
+
+void supervisor_status(struct json_object *o)
+{
+	struct json_object *sup = json_object_new_object();
+	json_object_object_add(sup, "clients_dir", json_object_new_string(S.cfg.clients_dir ? S.cfg.clients_dir : ""));
+	json_object_object_add(sup, "cgroup_base", json_object_new_string(S.cfg.cgroup_base ? S.cfg.cgroup_base : ""));
+	json_object_object_add(sup, "cgroups",
+			       json_object_new_string(!S.cg_ok ? "none" : S.env.mode == CG_V2 ? "v2" : S.env.mode == CG_HYBRID ? "hybrid" : "v1"));
+	json_object_object_add(sup, "landlock_abi", json_object_new_int(S.sbx.landlock_abi));
+	json_object_object_add(sup, "seccomp", json_object_new_boolean(S.sbx.seccomp));
+	json_object_object_add(sup, "unregistered_root", json_object_new_string(S.cfg.root_full ? "full" : "events_and_status"));
+	json_object_object_add(sup, "manifest_errors", json_object_new_uint64(S.manifest_errors));
+	if (S.manifest_errors)
+		json_object_object_add(sup, "last_manifest_error", json_object_new_string(S.last_manifest_error));
+	json_object_object_add(sup, "refused_unregistered", json_object_new_uint64(S.refused_unregistered));
+	json_object_object_add(sup, "refused_quarantined", json_object_new_uint64(S.refused_quarantined));
+	json_object_object_add(sup, "refused_sha256", json_object_new_uint64(S.refused_hash));
+	struct json_object *arr = json_object_new_array();
+	uint64_t now = now_ms();
+	for (size_t i = 0; i < S.n; i++) {
+		struct sclient *c = &S.c[i];
+		struct json_object *j = json_object_new_object();
+		json_object_object_add(j, "name", json_object_new_string(c->m->name));
+		json_object_object_add(j, "state", json_object_new_string(state_names[c->state]));
+		if (c->reason[0])
+			json_object_object_add(j, "reason", json_object_new_string(c->reason));
+		json_object_object_add(j, "pid", json_object_new_int64(c->pid));
+		json_object_object_add(j, "uid", json_object_new_int64(c->m->uid));
+		json_object_object_add(j, "restarts", json_object_new_uint64(c->restarts));
+		if (c->last_exit[0])
+			json_object_object_add(j, "last_exit", json_object_new_string(c->last_exit));
+		json_object_object_add(j, "crashes", json_object_new_uint64(c->crashes));
+		if (c->state == S_BACKOFF || c->state == S_FAILED)
+			json_object_object_add(j, "restart_in_ms",
+					       json_object_new_uint64(c->start_at_ms > now ? c->start_at_ms - now : 0));
+		if (c->state == S_RUNNING)
+			json_object_object_add(j, "uptime_ms", json_object_new_uint64(now - c->started_ms));
+		struct broker_conn_stats live;
+		int conns = broker_manifest_stats(c->m->name, &live);
+		json_object_object_add(j, "connections", json_object_new_int(conns));
+		json_object_object_add(j, "delivered", json_object_new_uint64(c->past.delivered + live.delivered));
+		json_object_object_add(j, "drops", json_object_new_uint64(c->past.lost + live.lost));
+		json_object_object_add(j, "verdicts", json_object_new_uint64(c->past.verdicts + live.verdicts));
+		json_object_object_add(j, "deadlines_missed",
+				       json_object_new_uint64(c->past.deadlines_missed + live.deadlines_missed));
+		struct cg_stats cs;
+		if (c->cg_made && cg_stats(&c->cg, &cs) == 0) {
+			json_object_object_add(j, "cpu_usage_ns", json_object_new_uint64(cs.cpu_usage_ns));
+			json_object_object_add(j, "memory_bytes", json_object_new_uint64(cs.memory_bytes));
+			json_object_object_add(j, "memory_max", json_object_new_uint64(cs.memory_max));
+			json_object_object_add(j, "pids", json_object_new_uint64(cs.pids));
+			json_object_object_add(j, "pids_max", json_object_new_uint64(cs.pids_max));
+			json_object_object_add(j, "oom_kills", json_object_new_uint64(cs.oom_kills));
+		}
+		json_object_array_add(arr, j);
+	}
+	json_object_object_add(sup, "clients", arr);
+	json_object_object_add(o, "supervisor", sup);
+}
+
+void supervisor_stop(void)
+{
+	uint64_t deadline = now_ms() + STOP_GRACE_MS;
+	int running = 0;
+	for (size_t i = 0; i < S.n; i++)
+		if (S.c[i].pidfd >= 0) {
+			syscall(SYS_pidfd_send_signal, S.c[i].pidfd, SIGTERM, NULL, 0);
+			running++;
+		}
+	while (running && now_ms() < deadline) {
+		running = 0;
+		for (size_t i = 0; i < S.n; i++) {
+			struct sclient *c = &S.c[i];
+			siginfo_t si;
+			memset(&si, 0, sizeof(si));
+			if (c->pidfd < 0)
+				continue;
+			if (waitid((idtype_t)3, (id_t)c->pidfd, &si, WEXITED | WNOHANG) == 0 && si.si_pid)
+				unwatch(&c->pidfd);
+			else
+				running++;
+		}
+		if (running)
+			usleep(20000);
+	}
+	for (size_t i = 0; i < S.n; i++) {
+		struct sclient *c = &S.c[i];
+		if (c->cg_made) {
+			cg_kill(&c->cg);
+			if (c->pidfd >= 0) {
+				siginfo_t si;
+				/* SIGKILLed just now: the wait is short */
+				waitid((idtype_t)3, (id_t)c->pidfd, &si, WEXITED);
+			}
+			for (int k = 0; k < 50 && cg_destroy(&c->cg) == -EBUSY; k++)
+				usleep(10000);
+		}
+		unwatch(&c->pidfd);
+		unwatch(&c->errfd);
+		unwatch(&c->logfd);
+		free(c->crash_ms);
+	}
+	for (int i = 0; i < PENDING_MAX; i++)
+		if (S.pending[i].pidfd >= 0)
+			close(S.pending[i].pidfd);
+	free(S.c);
+	S.c = NULL;
+	S.n = 0;
+	manifest_set_free(&S.set);
+}
