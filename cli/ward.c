@@ -59,6 +59,7 @@ static const char *const object_names[WARD_EV_MAX_] = {
 	[WARD_EV_AUTH_CONNECT] = "net",
 	[WARD_EV_AUTH_BIND] = "net",
 	[WARD_EV_CLIENT_STATE] = "client",
+	[WARD_EV_TAMPER] = "tamper",
 };
 
 /* The decision of an AUTH event goes under "auth", not the type's object. */

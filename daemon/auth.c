@@ -34,6 +34,7 @@
 #include "hashcache.h"
 #include "log.h"
 #include "pipeline.h"
+#include "protect.h"
 #include "record.h"
 
 #ifndef FAN_MARK_IGNORE
@@ -81,7 +82,7 @@ struct req {
 	uint32_t type;
 	uint64_t t0;         /* monotonic ns it was read */
 	struct cache_key key;
-	int have_key;
+	int have_key;        /* and may be cached (never for ward's own files) */
 	uint64_t gen;        /* cache generation it was asked in */
 	int hashing;         /* waiting for the hash worker before delivery */
 	uint64_t hash_until; /* monotonic ns: then deliver without the digest */
@@ -252,6 +253,11 @@ static void mark_target(struct target *t, uint64_t want)
 	}
 }
 
+int auth_protect(void)
+{
+	return A.fd >= 0 ? protect_start(A.fd) : -EOPNOTSUPP;
+}
+
 int auth_available(void)
 {
 	return A.fd >= 0;
@@ -269,6 +275,7 @@ void auth_set_mask(uint64_t mask)
 		fanotify_mark(A.fd, FAN_MARK_FLUSH | FAN_MARK_FILESYSTEM, 0, AT_FDCWD, NULL);
 		fanotify_mark(A.fd, FAN_MARK_FLUSH | FAN_MARK_MOUNT, 0, AT_FDCWD, NULL);
 		fanotify_mark(A.fd, FAN_MARK_FLUSH, 0, AT_FDCWD, NULL);
+		protect_start(A.fd); /* ward's own files stay protected */
 		A.kernel_marks = 0;
 		A.gen++;
 		if (A.bcache)
@@ -372,8 +379,10 @@ void auth_clear_cache(void)
 		memset(A.bcache, 0, BCACHE_SIZE * sizeof(*A.bcache));
 	if (A.fd < 0)
 		return;
-	/* Flushing inode marks takes the directory marks with it: put them back. */
+	/* Flushing inode marks takes the directory marks with it, and the
+	 * self-protection marks: put them back. */
 	fanotify_mark(A.fd, FAN_MARK_FLUSH, 0, AT_FDCWD, NULL);
+	protect_start(A.fd);
 	A.kernel_marks = 0;
 	A.cache_clears++;
 	for (int i = 0; i < A.ntargets; i++)
@@ -550,17 +559,25 @@ static void on_request(const struct fanotify_event_metadata *m, uint64_t now)
 		close(fd);
 		return;
 	}
-	struct auth_voter voters[MAX_VOTERS];
-	int nv = broker_auth_voters(type, voters, MAX_VOTERS);
 	struct stat st;
 	int have_st = fstat(fd, &st) == 0;
+	/* ward's own files: nobody else writes them; reads go on as any,
+	 * but are never cached (an ignore mark would hide the next write) */
+	int protected_file = have_st && protect_covers(fd, &st);
+	if (protected_file && protect_write_intent((pid_t)pid) != 0) {
+		protect_denied((pid_t)pid, fd);
+		answer_now(fd, type, pid, &st, WARD_VERDICT_DENY, "protected", now);
+		return;
+	}
+	struct auth_voter voters[MAX_VOTERS];
+	int nv = broker_auth_voters(type, voters, MAX_VOTERS);
 	if (nv == 0) { /* the last subscriber just left */
 		A.no_client++;
 		answer_now(fd, type, pid, have_st ? &st : NULL, WARD_VERDICT_ALLOW, "no_client", now);
 		return;
 	}
 	struct cache_key key = {0};
-	if (have_st) {
+	if (have_st && !protected_file) {
 		key = (struct cache_key){.dev = st.st_dev, .ino = st.st_ino, .size = (uint64_t)st.st_size,
 					 .mtime = (uint64_t)st.st_mtim.tv_sec * 1000000000ull + (uint64_t)st.st_mtim.tv_nsec,
 					 .ctime = (uint64_t)st.st_ctim.tv_sec * 1000000000ull + (uint64_t)st.st_ctim.tv_nsec,
@@ -588,7 +605,7 @@ static void on_request(const struct fanotify_event_metadata *m, uint64_t now)
 	r->type = type;
 	r->t0 = now;
 	r->key = key;
-	r->have_key = have_st;
+	r->have_key = have_st && !protected_file;
 	r->gen = A.gen;
 	r->last = -1;
 	r->prev = A.active_tail;

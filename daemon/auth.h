@@ -38,6 +38,9 @@ struct auth_config {
 /* Create the fanotify group (nothing is marked yet) and register it with
  * @epfd under @tag.  Returns 0 or -errno (-EPERM, -ENOSYS: no fanotify). */
 int auth_init(int epfd, void *tag, const struct auth_config *cfg);
+/* Mark ward's own files (protect.h) on the group; returns how many objects
+ * are marked, or -EOPNOTSUPP without fanotify. */
+int auth_protect(void);
 /* Whether auth_init() succeeded. */
 int auth_available(void);
 /* A hash worker result for request @cookie (its auth_id). */

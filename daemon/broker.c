@@ -30,6 +30,7 @@
 #include <ward/ward.h>
 #include "auth.h"
 #include "broker.h"
+#include "journal.h"
 #include "log.h"
 #include "mutes.h"
 #include "netpolicy.h"
@@ -49,6 +50,7 @@
 #define AUTH_CLIENTS_MAX 32      /* clients asked per request (auth.c MAX_VOTERS) */
 #define CACHE_CLEAR_MS 1000      /* CLEAR_CACHE: once a second, for all clients */
 #define JOIN_FLUSHES_PER_S 8     /* AUTH joins (each flushes the caches) a second */
+#define REPLAY_PER_TURN 8192     /* journaled records copied to one resuming client per turn */
 
 #ifndef SO_PEERPIDFD
 #define SO_PEERPIDFD 77 /* Linux 6.5: a pidfd of the peer, taken at connect() */
@@ -100,6 +102,10 @@ struct client {
 	struct muteset mutes;
 	uint64_t muted;          /* events and requests its mutes held back */
 	const char *doomed;      /* to be dropped at the end of the turn, and why */
+	/* resuming: copied from the journal, not live, until caught up */
+	int replaying;
+	uint64_t jpos;           /* its next journal position */
+	uint64_t replayed;       /* records it got from the journal */
 };
 
 enum { TAG_LISTEN = 1, TAG_CLIENT = 2 };
@@ -119,6 +125,11 @@ static struct {
 	struct client *clients[MAX_CLIENTS];
 	uint64_t mask;
 	uint64_t auth_mask;    /* union of the clients' AUTH subscriptions */
+	/* after a restart: what the previous wardd's clients subscribed to,
+	 * recorded until they are back (so their events are journaled) */
+	uint64_t inherited_mask;
+	long inherited_until;  /* monotonic s */
+	int shutting_down;
 	struct broker_auth_cfg auth;
 	long cache_cleared;    /* monotonic ms of the last CLEAR_CACHE */
 	long join_window;      /* monotonic ms: this second's AUTH joins ... */
@@ -219,10 +230,14 @@ static void recompute_mask(void)
 			m |= B.clients[i]->mask;
 			a |= B.clients[i]->auth_mask;
 		}
+	m |= B.inherited_mask;
 	if (m != B.mask) {
 		B.mask = m;
 		if (B.on_mask)
 			B.on_mask(m);
+		/* a wardd that is killed leaves this for the next one */
+		if (!B.shutting_down)
+			journal_save_mask(m);
 	}
 	if (a != B.auth_mask) {
 		B.auth_mask = a;
@@ -444,9 +459,21 @@ static void accept_clients(void)
 	}
 }
 
+void broker_inherit_mask(uint64_t mask, unsigned grace_s)
+{
+	B.inherited_mask = mask;
+	B.inherited_until = now_s() + (long)grace_s;
+	recompute_mask();
+}
+
 void broker_tick(void)
 {
 	long now = now_s();
+	if (B.inherited_mask && now >= B.inherited_until) {
+		log_info("the previous wardd's subscriptions are no longer kept: only the clients' own count now");
+		B.inherited_mask = 0;
+		recompute_mask();
+	}
 	listen_pause(0); /* paused on EMFILE: try again (it pauses again if need be) */
 	client_log_roll();
 	for (int i = 0; i < MAX_CLIENTS; i++) {
@@ -865,6 +892,23 @@ static const char *on_mute(struct client *c, const void *body)
 	return reply(c, err) ? "cannot send REPLY" : NULL;
 }
 
+static const char *on_resume(struct client *c, const void *body)
+{
+	const struct ward_msg_resume *m = body;
+	if (!c->welcomed)
+		return "RESUME before HELLO";
+	if (!journal_active())
+		return reply(c, -EOPNOTSUPP) ? "cannot send REPLY" : NULL;
+	uint64_t pos;
+	int missed = journal_find(m->after_global_seq, &pos);
+	c->jpos = pos;
+	c->replaying = 1;
+	c->replayed = 0;
+	client_log("client %u (%s) resumes after global_seq %llu%s", c->id, c->name,
+		   (unsigned long long)m->after_global_seq, missed ? " (the journal no longer holds all of it)" : "");
+	return reply_value(c, 0, (uint32_t)missed) ? "cannot send REPLY" : NULL;
+}
+
 /* Every request a client may make: type, exact body size, handler. */
 static const struct {
 	uint16_t type;
@@ -879,6 +923,7 @@ static const struct {
 	{WARD_MSG_NET_RULE_ADD, sizeof(struct ward_net_rule), on_net_rule_add},
 	{WARD_MSG_NET_RULE_REMOVE, sizeof(struct ward_msg_net_rule_remove), on_net_rule_remove},
 	{WARD_MSG_MUTE, sizeof(struct ward_msg_mute), on_mute},
+	{WARD_MSG_RESUME, sizeof(struct ward_msg_resume), on_resume},
 };
 
 /* Check and run one datagram; returns why the client must go, or NULL. */
@@ -1036,9 +1081,13 @@ static int ring_put(struct client *c, const void *rec, uint32_t size)
 void broker_deliver(uint32_t type, void *rec, size_t size)
 {
 	struct ward_rec *r = rec;
+	if (journal_active() && ((B.mask >> type) & 1)) {
+		r->seq = 0;
+		journal_append(r);
+	}
 	for (int i = 0; i < MAX_CLIENTS; i++) {
 		struct client *c = B.clients[i];
-		if (!c || !((c->mask >> type) & 1) || !c->hdr || c->doomed)
+		if (!c || !((c->mask >> type) & 1) || !c->hdr || c->doomed || c->replaying)
 			continue;
 		if ((c->mutes.n || c->mutes.inverted) && muteset_drops(&c->mutes, type, r)) {
 			c->muted++;
@@ -1064,6 +1113,49 @@ void broker_deliver(uint32_t type, void *rec, size_t size)
 	}
 }
 
+/* Copy journaled records to a resuming client, as many as its ring takes
+ * this turn; live delivery starts again once it has caught up. */
+static void replay(struct client *c)
+{
+	for (int k = 0; k < REPLAY_PER_TURN; k++) {
+		uint64_t before = c->jpos;
+		bool skipped = false;
+		struct ward_rec *r = (struct ward_rec *)journal_next(&c->jpos, &skipped);
+		if (skipped) {
+			/* it fell so far behind that the journal dropped
+			 * records it had not had: a gap it will see */
+			c->lost++;
+			atomic_store_explicit((_Atomic uint64_t *)&c->hdr->lost, c->lost, memory_order_relaxed);
+		}
+		if (!r) {
+			c->replaying = 0;
+			client_log("client %u (%s) caught up with the journal (%llu records replayed)", c->id, c->name,
+				   (unsigned long long)c->replayed);
+			break;
+		}
+		if (!((c->mask >> r->type) & 1))
+			continue;
+		if ((c->mutes.n || c->mutes.inverted) && muteset_drops(&c->mutes, r->type, r)) {
+			c->muted++;
+			continue;
+		}
+		r->seq = c->seq + 1; /* the journal's copy: its seq is nobody's */
+		int err = ring_put(c, r, r->size);
+		if (err == -ENOSPC) {
+			c->jpos = before; /* again next turn, once it has read */
+			break;
+		}
+		if (err) {
+			c->doomed = "corrupt ring tail";
+			break;
+		}
+		c->seq++;
+		c->delivered++;
+		c->replayed++;
+	}
+	publish(c);
+}
+
 void broker_flush(void)
 {
 	for (int i = 0; i < MAX_CLIENTS; i++)
@@ -1073,6 +1165,8 @@ void broker_flush(void)
 		}
 	for (int i = 0; i < MAX_CLIENTS; i++) {
 		struct client *c = B.clients[i];
+		if (c && c->replaying && c->hdr && !c->doomed)
+			replay(c);
 		if (c && c->hdr && c->hdr->head != c->head)
 			publish(c);
 	}
@@ -1253,6 +1347,10 @@ void broker_status(struct json_object *obj)
 		}
 		json_object_object_add(o, "delivered", json_object_new_uint64(c->delivered));
 		json_object_object_add(o, "lost", json_object_new_uint64(c->lost));
+		if (c->replaying || c->replayed) {
+			json_object_object_add(o, "replaying", json_object_new_boolean(c->replaying));
+			json_object_object_add(o, "replayed", json_object_new_uint64(c->replayed));
+		}
 		json_object_object_add(o, "ring_bytes", json_object_new_uint64(c->size));
 		json_object_array_add(arr, o);
 	}
@@ -1261,12 +1359,16 @@ void broker_status(struct json_object *obj)
 	json_object_object_add(obj, "clients_not_listed", json_object_new_int(welcomed - listed));
 	json_object_object_add(obj, "connections_refused", json_object_new_uint64(B.refused));
 	json_object_object_add(obj, "client_ring_bytes_total", json_object_new_uint64(B.ring_total));
+	if (B.inherited_mask)
+		json_object_object_add(obj, "inherited_subscriptions_for_s",
+				       json_object_new_int64(B.inherited_until - now_s()));
 	json_object_object_add(obj, "clients_disconnected_bad_messages",
 			       json_object_new_uint64(B.disconnects_bad_msg));
 }
 
 void broker_shutdown(void)
 {
+	B.shutting_down = 1; /* the journal keeps the subscriptions of before */
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		if (B.clients[i])
 			client_free(B.clients[i], NULL);

@@ -35,6 +35,10 @@ int broker_init(int epfd, const char *runtime_dir, uint64_t ring_bytes, broker_m
 		const struct broker_auth_cfg *auth);
 /* Handle an epoll event whose data.ptr broker registered. */
 void broker_on_event(void *tag, uint32_t events);
+/* After a restart: keep the event types of @mask (the previous wardd's
+ * subscriptions, from the journal) subscribed for @grace_s seconds, so the
+ * events its clients would have had are journaled until they are back. */
+void broker_inherit_mask(uint64_t mask, unsigned grace_s);
 /* Once a second: drop connections that never said HELLO. */
 void broker_tick(void);
 /* Deliver a finished record (seq is stamped per client). */

@@ -19,6 +19,7 @@
 #include "hashcache.h"
 #include "log.h"
 #include "pipeline.h"
+#include "protect.h"
 #include "proctable.h"
 #include "record.h"
 #include "netpolicy.h"
@@ -620,6 +621,12 @@ static void on_record(void *data, size_t size)
 	memcpy(p->comm, k.h->comm, sizeof(p->comm) - 1);
 	update_table_before(&k, p);
 	seen[type]++;
+	/* aimed at ward?  (self-protection watches these whoever subscribed) */
+	if (type == WARD_EV_SIGNAL || type == WARD_EV_PTRACE)
+		protect_check_call(type, (pid_t)k.h->pid, (pid_t)k.h->tid, k.p->target.pid, k.p->target.sig, 0,
+				   k.p->target.result);
+	else if (type == WARD_EV_BPF)
+		protect_check_call(type, (pid_t)k.h->pid, (pid_t)k.h->tid, 0, 0, k.p->sys.cmd, k.p->sys.result);
 	/* lifecycle records of a muted pid come for the table's sake only */
 	int muted = type <= WARD_EV_EXIT && sensors_pid_muted(k.h->pid);
 	if (type < WARD_EV_MAX_ && ((broker_mask() >> type) & 1) && !muted) {
@@ -717,6 +724,12 @@ int pipeline_on_net_enforce(void *ctx, const struct wk_net_enforce *e)
 	pipeline_stamp(recbuf, e->ktime + (uint64_t)boot_to_real_ns);
 	broker_deliver(type, recbuf, n);
 	return 0;
+}
+
+void pipeline_set_global_seq(uint64_t seq)
+{
+	if (seq > global_seq)
+		global_seq = seq;
 }
 
 void pipeline_status(struct json_object *obj)

@@ -36,6 +36,8 @@ void pipeline_stamp(void *rec, uint64_t realtime_ns);
 struct wk_net_enforce;
 /* netpolicy_poll callback: a connect or bind a client's rule denied. */
 int pipeline_on_net_enforce(void *ctx, const struct wk_net_enforce *e);
+/* Continue global_seq after @seq (the journal's last, after a restart). */
+void pipeline_set_global_seq(uint64_t seq);
 /* Counters for `ward status`. */
 void pipeline_status(struct json_object *obj);
 

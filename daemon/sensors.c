@@ -2,23 +2,39 @@
 /*
  * sensors.c — see sensors.h.
  *
- * Order at start: choose the backend (tracepoint ids from tracefs, or the
- * raw dispatcher); open core, process and the chosen build of each syscall
- * family; size the scratch slots and the ring buffer, set the scope flag;
- * load core; point the other objects' maps at core's (bpf_map__reuse_fd) and
- * load them; attach the process-lifecycle tracepoints (and, raw backend, the
- * sys_exit dispatcher); register the always-on syscall sensors (chdir and
- * fchdir, for the cwd).  Sensors follow the subscriptions (sensors_set_mask):
+ * Order at start: with a pin directory, lock it (flock); choose the
+ * backend (tracepoint ids from tracefs, or the raw dispatcher); open core,
+ * process and the chosen build of each syscall family; size the scratch
+ * slots and the ring buffer, set the scope flag; decide from the pinned
+ * meta map and maps whether the pins can be taken over (same map layout)
+ * or must go; load core (with a pin directory, libbpf reuses each
+ * pinned wk_ map, or creates and pins it); point the other objects' maps at
+ * core's (bpf_map__reuse_fd) and load them; reset what the previous wardd
+ * set for itself (own pid, mutes); open the ring buffer (its consumer
+ * position lives in the map, so reading resumes where the last reader
+ * stopped); take the pinned links over into their slots; register the
+ * sensors of the inherited mask (0 on a fresh start) and the always-on
+ * ones (chdir and fchdir, for the cwd); attach the sys_exit dispatcher (raw
+ * backend) and the process-lifecycle tracepoints unless they were taken
+ * over; detach what the previous wardd had attached that this one
+ * replaced.  Sensors follow the subscriptions (sensors_set_mask):
  * tracepoint backend, one perf link per watched syscall; raw backend, an
- * entry in the tail-call table.
+ * entry in the tail-call table.  Every link wardd makes is pinned as
+ * links/<name> when pinning, and unpinned when it is detached.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -26,6 +42,8 @@
 #include <bpf/libbpf.h>
 #include <json-c/json.h>
 #include <linux/bpf.h>
+#include <linux/magic.h>
+#include <linux/perf_event.h>
 
 #include <ward/ward.h>
 #include "events.h"
@@ -65,16 +83,65 @@ static struct wk_priv_tp_bpf *priv_tp;
 static struct wk_system_tp_bpf *sys_tp;
 static struct bpf_object *objs[FAM_N];
 static struct ring_buffer *rb;
-static struct bpf_link *links[8];
-static int nlinks;
 static struct bpf_link *enter_link; /* raw backend: only while an enter sensor is registered */
 static uint64_t cur_mask;
 
+/* The links attached for the life of the sensors, by slot; the names are
+ * their pin names (links/<name>). */
+enum fixed_link { LK_DISPATCH_EXIT, LK_FORK, LK_EXEC, LK_EXIT, LK_ATTACH, LK_N };
+static const char *const lk_name[LK_N] = {"dispatch_exit", "fork", "exec", "exit", "attach"};
+static struct bpf_link *lk[LK_N];
+
 /* BACKEND_TP: each sensor on its syscall's own tracepoint (unwatched
  * syscalls run no BPF).  BACKEND_RAW: one raw sys_exit/sys_enter tracepoint
- * dispatching by tail call (no tracefs needed). */
-enum backend { BACKEND_RAW, BACKEND_TP };
+ * dispatching by tail call (no tracefs needed).  The values are stored in
+ * the pinned meta map: do not renumber. */
+enum backend { BACKEND_RAW = 0, BACKEND_TP = 1 };
 static enum backend backend;
+static bool scoped;
+
+/*
+ * Pinning.  pin_dir[0] == '\0': nothing is pinned (and nothing below is
+ * used).  The meta map, an array of u64 indexed by enum meta_key, tells
+ * the next wardd what it would take over.
+ */
+enum meta_key {
+	META_LAYOUT,  /* META_LAYOUT_V: this layout of pins and meta */
+	META_BACKEND, /* enum backend */
+	META_SCOPED,  /* the programs were loaded with wk_scoped set */
+	META_BUILD,   /* hash of the BPF objects the programs came from */
+	META_MASK,    /* the subscribed mask (sensors_set_mask) */
+	META_PID,     /* the wardd that owns (owned) the pins */
+	META_N = 8
+};
+#define META_LAYOUT_V 0x5741524450494e01ULL /* "WARDPIN" v1 */
+#define META_NAME "meta"
+#define LINKS_DIR "links"
+
+static char pin_dir[PATH_MAX - 64];
+static int pin_lock = -1; /* the pin directory, flock'ed while we run */
+static int meta_fd = -1;
+static bool fresh_pins;   /* no usable pins were found: a failed start removes ours */
+static bool taken_over;
+static bool replacing;    /* taken over, but the old programs must be replaced */
+static uint64_t prev[META_N];
+static uint64_t inherited_mask;
+static int links_taken, links_replaced;
+static bool have_pending;
+static uint64_t pending_records, pending_bytes;
+
+/* Links of the previous wardd that are to be detached once ours are
+ * attached (other backend, scope or objects; names we do not know). */
+static struct old_link {
+	struct bpf_link *l;
+	char name[NAME_MAX + 1];
+} *old_links;
+static int n_old, max_old;
+
+static bool pinning(void)
+{
+	return pin_dir[0] != '\0';
+}
 
 /*
  * Syscall -> sensor.  @type is the event type the sensor reports (0: always
@@ -190,16 +257,521 @@ static int reuse_core_maps(struct bpf_object *obj)
 	return 0;
 }
 
-static int attach(struct bpf_program *p)
+/* ---- pins ---- */
+
+/* <pin_dir>/<name>, or <pin_dir>/links/<name> */
+static void pin_path(char *buf, size_t n, bool link, const char *name)
+{
+	snprintf(buf, n, "%s/%s%s", pin_dir, link ? LINKS_DIR "/" : "", name);
+}
+
+/* Pinned maps: the wk_ maps of core (not .rodata and the like). */
+static bool pinned_map(const struct bpf_map *m)
+{
+	const char *name = bpf_map__name(m);
+	return strncmp(name, "wk_", 3) == 0 && !strchr(name, '.');
+}
+
+static int meta_set(enum meta_key k, uint64_t v)
+{
+	uint32_t key = k;
+	if (meta_fd < 0)
+		return 0;
+	return bpf_map_update_elem(meta_fd, &key, &v, BPF_ANY) ? -errno : 0;
+}
+
+/* Create the pin directory and lock it against another wardd.  Returns 0,
+ * -EBUSY when a live wardd holds it, or another negative errno. */
+static int pin_dir_lock(const char *dir)
+{
+	if (strlen(dir) >= sizeof(pin_dir) || !dir[0]) {
+		log_warnx("pin directory \"%s\": name too long or empty", dir);
+		return -ENAMETOOLONG;
+	}
+	for (int tries = 0; tries < 3; tries++) {
+		if (mkdir(dir, 0700) && errno != EEXIST) {
+			int err = -errno;
+			log_warn("pin directory %s", dir);
+			return err;
+		}
+		struct statfs sf;
+		if (statfs(dir, &sf) || sf.f_type != BPF_FS_MAGIC) {
+			log_warnx("pin directory %s is not on a bpf filesystem", dir);
+			return -EINVAL;
+		}
+		int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0) {
+			int err = -errno;
+			log_warn("pin directory %s", dir);
+			return err;
+		}
+		if (flock(fd, LOCK_EX | LOCK_NB)) {
+			int err = errno == EWOULDBLOCK ? -EBUSY : -errno;
+			close(fd);
+			if (err == -EBUSY)
+				log_warnx("pin directory %s is in use by another wardd", dir);
+			else
+				log_warnx("pin directory %s: flock: %s", dir, strerror(-err));
+			return err;
+		}
+		/* A wardd that stopped while we waited removed the directory:
+		 * the one we locked is gone; make it again. */
+		struct stat a, b;
+		if (fstat(fd, &a) == 0 && stat(dir, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
+			char links[PATH_MAX];
+			snprintf(links, sizeof(links), "%s/" LINKS_DIR, dir);
+			if (mkdir(links, 0700) && errno != EEXIST) {
+				int err = -errno;
+				log_warn("%s", links);
+				close(fd);
+				return err;
+			}
+			pin_lock = fd;
+			snprintf(pin_dir, sizeof(pin_dir), "%s", dir);
+			return 0;
+		}
+		close(fd);
+	}
+	return -EAGAIN;
+}
+
+/* Remove the pins in @sub ("" or LINKS_DIR): every entry of links/; in
+ * the pin directory itself the wk_ maps and the meta map (unlinking a pin
+ * nobody else holds detaches that link, frees that map). */
+static void unlink_pins(const char *sub)
+{
+	char dir[PATH_MAX], path[PATH_MAX + NAME_MAX + 2];
+	snprintf(dir, sizeof(dir), "%s%s%s", pin_dir, sub[0] ? "/" : "", sub);
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		if (!sub[0] && strncmp(e->d_name, "wk_", 3) && strcmp(e->d_name, META_NAME))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (unlink(path) && errno != ENOENT)
+			log_warn("unpin %s", path);
+	}
+	closedir(d);
+}
+
+/* Whether anything of ours is pinned in the pin directory. */
+static bool pins_exist(void)
+{
+	char dir[PATH_MAX];
+	bool any = false;
+	for (int links = 0; links < 2 && !any; links++) {
+		snprintf(dir, sizeof(dir), "%s%s", pin_dir, links ? "/" LINKS_DIR : "");
+		DIR *d = opendir(dir);
+		if (!d)
+			continue;
+		struct dirent *e;
+		while (!any && (e = readdir(d)))
+			any = e->d_name[0] != '.' &&
+			      (links || !strncmp(e->d_name, "wk_", 3) || !strcmp(e->d_name, META_NAME));
+		closedir(d);
+	}
+	return any;
+}
+
+/* Whether the map pinned at @path is one libbpf will reuse for @m (the
+ * test of libbpf's map_is_reuse_compat).  Logs why not. */
+static bool pin_compatible(const struct bpf_map *m, const char *path)
+{
+	int fd = bpf_obj_get(path);
+	if (fd < 0) {
+		log_warnx("pinned map %s: %s", path, strerror(errno));
+		return false;
+	}
+	struct bpf_map_info info = {0};
+	uint32_t len = sizeof(info);
+	int err = bpf_obj_get_info_by_fd(fd, &info, &len);
+	close(fd);
+	if (err) {
+		log_warnx("pinned map %s: not a map (%s)", path, strerror(errno));
+		return false;
+	}
+	if (info.type != (uint32_t)bpf_map__type(m) || info.key_size != bpf_map__key_size(m) ||
+	    info.value_size != bpf_map__value_size(m) || info.max_entries != bpf_map__max_entries(m) ||
+	    info.map_flags != bpf_map__map_flags(m) || info.map_extra != bpf_map__map_extra(m)) {
+		log_warnx("pinned map %s: type %u, key %u, value %u, %u entries, flags %#x; "
+			  "this wardd needs type %u, key %u, value %u, %u entries, flags %#x",
+			  path, info.type, info.key_size, info.value_size, info.max_entries, info.map_flags,
+			  (unsigned)bpf_map__type(m), bpf_map__key_size(m), bpf_map__value_size(m),
+			  bpf_map__max_entries(m), bpf_map__map_flags(m));
+		return false;
+	}
+	return true;
+}
+
+/* Read the meta map, if one is pinned and has our layout: 1, else 0. */
+static int meta_read(void)
+{
+	char path[PATH_MAX];
+	pin_path(path, sizeof(path), false, META_NAME);
+	int fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	struct bpf_map_info info = {0};
+	uint32_t len = sizeof(info);
+	bool ok = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && info.type == BPF_MAP_TYPE_ARRAY &&
+		  info.key_size == 4 && info.value_size == 8 && info.max_entries == META_N;
+	for (uint32_t k = 0; ok && k < META_N; k++)
+		ok = bpf_map_lookup_elem(fd, &k, &prev[k]) == 0;
+	if (!ok || prev[META_LAYOUT] != META_LAYOUT_V) {
+		log_warnx("%s: not a meta map of this wardd's layout", path);
+		close(fd);
+		return 0;
+	}
+	meta_fd = fd;
+	return 1;
+}
+
+/* A hash of every BPF object this wardd carries: programs taken over must
+ * come from the same objects (the same record layout, the same maps). */
+static uint64_t build_hash(void)
+{
+	const void *(*elf[])(size_t *) = {
+		wk_core_bpf__elf_bytes, wk_process_bpf__elf_bytes,
+		wk_file_bpf__elf_bytes, wk_file_tp_bpf__elf_bytes,
+		wk_net_bpf__elf_bytes, wk_net_tp_bpf__elf_bytes,
+		wk_priv_bpf__elf_bytes, wk_priv_tp_bpf__elf_bytes,
+		wk_system_bpf__elf_bytes, wk_system_tp_bpf__elf_bytes,
+	};
+	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+	for (size_t i = 0; i < sizeof(elf) / sizeof(elf[0]); i++) {
+		size_t n;
+		const uint8_t *p = elf[i](&n);
+		for (size_t j = 0; j < n; j++)
+			h = (h ^ p[j]) * 0x100000001b3ULL;
+	}
+	return h;
+}
+
+static const char *backend_name(uint64_t b)
+{
+	return b == BACKEND_TP ? "tp" : b == BACKEND_RAW ? "raw" : "unknown";
+}
+
+/*
+ * Decide what to do with the pins in the (locked) pin directory, once the
+ * skeletons are open and sized: take them over (taken_over; replacing when
+ * the previous programs must give way to ours), or remove them and start
+ * afresh.  Then point core's wk_ maps at their pin paths, so that loading
+ * reuses or creates and pins them.
+ */
+static int pins_examine(void)
+{
+	char path[PATH_MAX];
+	struct bpf_map *m;
+	bool usable = meta_read();
+	if (!usable && pins_exist())
+		log_warnx("pins in %s without a usable meta map (a start that never finished?): removing them",
+			  pin_dir);
+	bpf_object__for_each_map(m, objs[FAM_CORE]) {
+		if (!usable || !pinned_map(m))
+			continue;
+		pin_path(path, sizeof(path), false, bpf_map__name(m));
+		if (!pin_compatible(m, path)) {
+			log_warnx("the pins in %s do not fit this wardd: removing them, starting afresh "
+				  "(the events the previous sensors recorded and nobody read are lost)",
+				  pin_dir);
+			usable = false;
+		}
+	}
+	if (usable) {
+		taken_over = true;
+		inherited_mask = prev[META_MASK];
+		const char *why = prev[META_BACKEND] != backend		? "another backend"
+				  : prev[META_SCOPED] != (uint64_t)scoped ? "another scope setting"
+				  : prev[META_BUILD] != build_hash()	? "other BPF objects"
+									: NULL;
+		replacing = why != NULL;
+		log_info("taking over the sensors pinned in %s by wardd pid %llu (backend %s, mask %#llx)%s%s%s",
+			 pin_dir, (unsigned long long)prev[META_PID], backend_name(prev[META_BACKEND]),
+			 (unsigned long long)inherited_mask, why ? "; they ran with " : "", why ? why : "",
+			 why ? ": attaching ours first, then detaching theirs" : "");
+	} else {
+		if (meta_fd >= 0)
+			close(meta_fd);
+		meta_fd = -1;
+		unlink_pins(LINKS_DIR);
+		unlink_pins("");
+		fresh_pins = true;
+	}
+	bpf_object__for_each_map(m, objs[FAM_CORE]) {
+		if (!pinned_map(m))
+			continue;
+		pin_path(path, sizeof(path), false, bpf_map__name(m));
+		int err = bpf_map__set_pin_path(m, path);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* After load: a fresh start pins its meta map; a takeover records the new
+ * owner.  The rest of meta is written once the links are in place. */
+static int meta_init(void)
+{
+	if (meta_fd < 0) {
+		char path[PATH_MAX];
+		meta_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "wk_meta", 4, 8, META_N, NULL);
+		if (meta_fd < 0)
+			return -errno;
+		for (uint32_t k = 0; k < META_N; k++)
+			meta_set(k, 0);
+		meta_set(META_LAYOUT, META_LAYOUT_V);
+		meta_set(META_BACKEND, backend);
+		meta_set(META_SCOPED, scoped);
+		meta_set(META_BUILD, build_hash());
+		pin_path(path, sizeof(path), false, META_NAME);
+		if (bpf_obj_pin(meta_fd, path)) {
+			int err = -errno;
+			log_warn("pin %s", path);
+			return err;
+		}
+	}
+	return meta_set(META_PID, (uint64_t)getpid());
+}
+
+/* Empty a hash map (at most @max entries). */
+static void map_clear(int fd, size_t key_size, uint32_t max)
+{
+	uint8_t key[16];
+	if (fd < 0 || key_size > sizeof(key))
+		return;
+	for (uint32_t i = 0; i <= max && bpf_map_get_next_key(fd, NULL, key) == 0; i++)
+		bpf_map_delete_elem(fd, key);
+}
+
+/*
+ * Records waiting in the ring buffer (written while nobody read), counted
+ * from the map's own pages: consumer position, producer position, and each
+ * record's 8-byte header from one to the other.
+ */
+static void ring_pending(int fd, uint32_t size)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	size_t len = 2 * (size_t)page + 2 * (size_t)size;
+	if (page <= 0 || !size || (size & (size - 1)))
+		return;
+	uint8_t *m = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED)
+		return;
+	uint64_t cons = __atomic_load_n((uint64_t *)m, __ATOMIC_ACQUIRE);
+	uint64_t prod = __atomic_load_n((uint64_t *)(m + page), __ATOMIC_ACQUIRE);
+	const uint8_t *data = m + 2 * page;
+	uint64_t n = 0, pos = cons;
+	while (pos < prod && n <= size / BPF_RINGBUF_HDR_SZ) {
+		uint32_t hdr = __atomic_load_n((const uint32_t *)(data + (pos & (size - 1))), __ATOMIC_ACQUIRE);
+		if (hdr & BPF_RINGBUF_BUSY_BIT)
+			break; /* being written */
+		if (!(hdr & BPF_RINGBUF_DISCARD_BIT))
+			n++;
+		hdr &= ~(uint32_t)(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
+		pos += (hdr + BPF_RINGBUF_HDR_SZ + 7) & ~7ULL;
+	}
+	munmap(m, len);
+	pending_records = n;
+	pending_bytes = prod - cons;
+	have_pending = true;
+}
+
+/* ---- links ---- */
+
+/* The slot a pinned link named @name belongs in with this backend and
+ * scope, or NULL. */
+static struct bpf_link **link_slot(const char *name)
+{
+	for (int i = 0; i < LK_N; i++)
+		if (strcmp(name, lk_name[i]) == 0) {
+			if ((i == LK_DISPATCH_EXIT && backend != BACKEND_RAW) || (i == LK_ATTACH && !scoped))
+				return NULL;
+			return &lk[i];
+		}
+	if (strcmp(name, "dispatch_enter") == 0)
+		return backend == BACKEND_RAW ? &enter_link : NULL;
+	bool enter = strncmp(name, "enter_", 6) == 0;
+	if (backend != BACKEND_TP || (!enter && strncmp(name, "exit_", 5) != 0))
+		return NULL;
+	const char *sysname = name + (enter ? 6 : 5);
+	for (size_t i = 0; i < NSYS; i++) {
+		if (strcmp(sys_table[i].name, sysname) || exit_tp_id[i] < 0)
+			continue;
+		if (enter)
+			return sys_table[i].enter_prog ? &enter_tp_link[i] : NULL;
+		return &exit_tp_link[i];
+	}
+	return NULL;
+}
+
+/* Open every link pinned in links/: into its slot when it can be kept,
+ * else into old_links (detached once ours are attached). */
+static int links_take_over(void)
+{
+	char dir[PATH_MAX], path[PATH_MAX + NAME_MAX + 2];
+	snprintf(dir, sizeof(dir), "%s/" LINKS_DIR, pin_dir);
+	DIR *d = opendir(dir);
+	if (!d)
+		return -errno;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		struct bpf_link *l = bpf_link__open(path);
+		if (!l) {
+			log_warnx("pinned link %s: %s: removing it", path, strerror(errno));
+			unlink(path);
+			continue;
+		}
+		struct bpf_link **slot = replacing ? NULL : link_slot(e->d_name);
+		if (slot && !*slot) {
+			*slot = l;
+			links_taken++;
+			continue;
+		}
+		if (n_old == max_old) {
+			int n = max_old ? 2 * max_old : 64;
+			struct old_link *p = realloc(old_links, (size_t)n * sizeof(*p));
+			if (!p) {
+				bpf_link__destroy(l);
+				closedir(d);
+				return -ENOMEM;
+			}
+			old_links = p;
+			max_old = n;
+		}
+		old_links[n_old].l = l;
+		snprintf(old_links[n_old].name, sizeof(old_links[n_old].name), "%s", e->d_name);
+		n_old++;
+	}
+	closedir(d);
+	return 0;
+}
+
+/* Detach a link; with @unpin, remove its pin too (else it stays attached
+ * through the pin). */
+static void link_drop(struct bpf_link **l, bool unpin)
+{
+	if (!*l)
+		return;
+	if (unpin && bpf_link__pin_path(*l))
+		bpf_link__unpin(*l);
+	bpf_link__destroy(*l);
+	*l = NULL;
+}
+
+/* A pin of the previous wardd named @name gives way to ours: its link
+ * stays attached through our fd until the old links are dropped. */
+static void old_unpin(const char *name)
+{
+	for (int i = 0; i < n_old; i++)
+		if (strcmp(old_links[i].name, name) == 0 && bpf_link__pin_path(old_links[i].l))
+			bpf_link__unpin(old_links[i].l);
+}
+
+/* Pin a new link as links/@name (when pinning).  Returns 0 or -errno. */
+static int link_pin(struct bpf_link *l, const char *name)
+{
+	char path[PATH_MAX];
+	if (!pinning())
+		return 0;
+	pin_path(path, sizeof(path), true, name);
+	old_unpin(name);
+	int err = bpf_link__pin(l, path);
+	if (err == -EEXIST) {
+		log_warnx("%s: pinned by nobody we know: replacing it", path);
+		unlink(path);
+		err = bpf_link__pin(l, path);
+	}
+	if (err)
+		log_warnx("pin %s: %s", path, strerror(-err));
+	return err;
+}
+
+/* Attach @p (by its section) and pin the link as @name. */
+static struct bpf_link *attach_pinned(struct bpf_program *p, const char *name)
 {
 	struct bpf_link *l = bpf_program__attach(p);
 	if (!l) {
 		int err = -errno;
 		log_warnx("attach %s: %s", bpf_program__name(p), strerror(-err));
-		return err;
+		errno = -err;
+		return NULL;
 	}
-	links[nlinks++] = l;
-	return 0;
+	int err = link_pin(l, name);
+	if (err) {
+		bpf_link__destroy(l);
+		errno = -err;
+		return NULL;
+	}
+	return l;
+}
+
+/* A fixed link, unless one was taken over. */
+static int attach_fixed(enum fixed_link k, struct bpf_program *p)
+{
+	if (lk[k])
+		return 0;
+	lk[k] = attach_pinned(p, lk_name[k]);
+	return lk[k] ? 0 : -errno;
+}
+
+/*
+ * Tracepoint backend, pinning: attach @p to tracepoint @id as a BPF perf
+ * link (BPF_LINK_TYPE_PERF_EVENT, which holds the perf event), pin it as
+ * links/@name, and keep it as a plain link opened from the pin.  Not
+ * libbpf's perf link: destroying that one disables the perf event, which
+ * would silence a link that stays pinned (sensors_release).
+ */
+static struct bpf_link *tp_attach_pinned(struct bpf_program *p, int id, const char *name)
+{
+	char path[PATH_MAX];
+	pin_path(path, sizeof(path), true, name);
+	int pfd = tracepoint_perf_fd(id);
+	if (pfd < 0)
+		return NULL;
+	int lfd = bpf_link_create(bpf_program__fd(p), pfd, BPF_PERF_EVENT, NULL);
+	int err = lfd < 0 ? -errno : 0;
+	if (!err && ioctl(pfd, PERF_EVENT_IOC_ENABLE, 0))
+		err = -errno;
+	close(pfd); /* the link holds the event */
+	if (!err) {
+		old_unpin(name);
+		if (bpf_obj_pin(lfd, path)) {
+			err = -errno;
+			if (err == -EEXIST) {
+				log_warnx("%s: pinned by nobody we know: replacing it", path);
+				unlink(path);
+				err = bpf_obj_pin(lfd, path) ? -errno : 0;
+			}
+		}
+	}
+	struct bpf_link *l = NULL;
+	if (!err && !(l = bpf_link__open(path))) {
+		err = -errno;
+		unlink(path);
+	}
+	if (lfd >= 0)
+		close(lfd);
+	if (err) {
+		log_warnx("attach %s as pinned link %s: %s", bpf_program__name(p), path, strerror(-err));
+		errno = -err;
+	}
+	return l;
+}
+
+/* Detach the previous wardd's links that ours replaced. */
+static void old_links_drop(bool unpin)
+{
+	for (int i = 0; i < n_old; i++)
+		link_drop(&old_links[i].l, unpin);
+	n_old = 0;
 }
 
 static int open_all(const struct sensors_opts *o)
@@ -323,65 +895,26 @@ static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap
 	return vfprintf(stderr, fmt, ap);
 }
 
-int sensors_start(const struct sensors_opts *o, sensors_event_fn fn, void *ctx)
-{
-	int err;
-	libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
-	libbpf_set_print(libbpf_log);
-	if ((err = choose_backend(o)))
-		return err;
-	log_info("sensors: %s", backend == BACKEND_TP ? "one tracepoint per watched syscall"
-						   : "raw syscall tracepoint with tail calls");
-	if ((err = open_all(o)))
-		goto fail;
-	if ((err = bpf_object__load(objs[FAM_CORE]))) {
-		log_warnx("load core sensors: %s", strerror(-err));
-		goto fail;
-	}
-	for (int f = FAM_PROCESS; f < FAM_N; f++) {
-		if ((err = reuse_core_maps(objs[f])) || (err = bpf_object__load(objs[f]))) {
-			log_warnx("load %s sensors: %s", bpf_object__name(objs[f]), strerror(-err));
-			goto fail;
-		}
-	}
-	if (o->scope_cgroup && (err = set_scope(o->scope_cgroup)))
-		goto fail;
-	if ((err = config_set(WK_CFG_SELF_TGID, (uint64_t)getpid())))
-		goto fail;
-	rb = ring_buffer__new(map_fd("wk_events"), (ring_buffer_sample_fn)fn, ctx, NULL);
-	if (!rb) {
-		err = -errno;
-		goto fail;
-	}
-	if ((err = sensors_set_mask(0)))
-		goto fail;
-	if (backend == BACKEND_RAW && (err = attach(core->progs.wk_dispatch_exit)))
-		goto fail;
-	if ((err = attach(process->progs.wk_fork)) || (err = attach(process->progs.wk_exec)) ||
-	    (err = attach(process->progs.wk_exit)))
-		goto fail;
-	if (o->scope_cgroup && (err = attach(process->progs.wk_attach)))
-		goto fail;
-	return 0;
-fail:
-	sensors_stop();
-	return err ? err : -EINVAL;
-}
+static void mutes_reset(void);
 
-void sensors_stop(void)
+/* Detach and unload; with @unpin, remove every pin and the pin directory,
+ * else leave the pins for the next wardd. */
+static void teardown(bool unpin)
 {
-	bpf_link__destroy(enter_link);
-	enter_link = NULL;
+	link_drop(&enter_link, unpin);
 	for (size_t i = 0; i < NSYS; i++) {
-		bpf_link__destroy(exit_tp_link[i]);
-		bpf_link__destroy(enter_tp_link[i]);
-		exit_tp_link[i] = enter_tp_link[i] = NULL;
+		link_drop(&exit_tp_link[i], unpin);
+		link_drop(&enter_tp_link[i], unpin);
 	}
-	for (int i = 0; i < nlinks; i++)
-		bpf_link__destroy(links[i]);
-	nlinks = 0;
+	for (int k = 0; k < LK_N; k++)
+		link_drop(&lk[k], unpin);
+	old_links_drop(unpin);
 	ring_buffer__free(rb);
 	rb = NULL;
+	if (pinning() && unpin) {
+		unlink_pins(LINKS_DIR);
+		unlink_pins("");
+	}
 	wk_system_bpf__destroy(sys);
 	wk_priv_bpf__destroy(priv);
 	wk_net_bpf__destroy(net);
@@ -395,6 +928,143 @@ void sensors_stop(void)
 	wk_core_bpf__destroy(core);
 	sys = NULL, priv = NULL, net = NULL, file = NULL, process = NULL, core = NULL;
 	memset(objs, 0, sizeof(objs));
+	if (meta_fd >= 0)
+		close(meta_fd);
+	meta_fd = -1;
+	if (pinning()) {
+		/* Empty directories go either way; with @unpin, all of it. */
+		char links[PATH_MAX];
+		snprintf(links, sizeof(links), "%s/" LINKS_DIR, pin_dir);
+		if (rmdir(links) && errno != ENOENT && unpin)
+			log_warn("rmdir %s", links);
+		if (rmdir(pin_dir) && errno != ENOENT && unpin)
+			log_warn("rmdir %s", pin_dir);
+		close(pin_lock);
+		pin_lock = -1;
+		pin_dir[0] = '\0';
+	}
+	free(old_links);
+	old_links = NULL;
+	max_old = 0;
+	mutes_reset();
+}
+
+int sensors_start(const struct sensors_opts *o, sensors_event_fn fn, void *ctx)
+{
+	int err;
+	libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
+	libbpf_set_print(libbpf_log);
+	cur_mask = inherited_mask = 0;
+	taken_over = replacing = fresh_pins = have_pending = false;
+	links_taken = links_replaced = 0;
+	pending_records = pending_bytes = 0;
+	memset(prev, 0, sizeof(prev));
+	scoped = o->scope_cgroup != NULL;
+	if (o->pin_dir && (err = pin_dir_lock(o->pin_dir)))
+		return err; /* nothing touched */
+	if ((err = choose_backend(o)))
+		goto fail;
+	log_info("sensors: %s", backend == BACKEND_TP ? "one tracepoint per watched syscall"
+						   : "raw syscall tracepoint with tail calls");
+	if ((err = open_all(o)))
+		goto fail;
+	if (pinning() && (err = pins_examine()))
+		goto fail;
+	if ((err = bpf_object__load(objs[FAM_CORE]))) {
+		log_warnx("load core sensors: %s", strerror(-err));
+		goto fail;
+	}
+	for (int f = FAM_PROCESS; f < FAM_N; f++) {
+		if ((err = reuse_core_maps(objs[f])) || (err = bpf_object__load(objs[f]))) {
+			log_warnx("load %s sensors: %s", bpf_object__name(objs[f]), strerror(-err));
+			goto fail;
+		}
+	}
+	if (pinning()) {
+		if ((err = meta_init()))
+			goto fail;
+		/* What the previous wardd set up for itself: this one sets its
+		 * own mutes.  (Its subscribed mask stays until set_mask.) */
+		map_clear(map_fd("wk_muted_pids"), sizeof(uint32_t), 4096);
+		map_clear(map_fd("wk_muted_cgroups"), sizeof(uint64_t), 4096);
+		if ((err = config_set(WK_CFG_MUTING, 0)))
+			goto fail;
+	}
+	if (o->scope_cgroup && (err = set_scope(o->scope_cgroup)))
+		goto fail;
+	if ((err = config_set(WK_CFG_SELF_TGID, (uint64_t)getpid())))
+		goto fail;
+	if (taken_over)
+		ring_pending(map_fd("wk_events"), bpf_map__max_entries(core->maps.wk_events));
+	/* libbpf reads the consumer position from the map: a ring taken over
+	 * is read from where the previous reader stopped. */
+	rb = ring_buffer__new(map_fd("wk_events"), (ring_buffer_sample_fn)fn, ctx, NULL);
+	if (!rb) {
+		err = -errno;
+		goto fail;
+	}
+	if (taken_over && (err = links_take_over()))
+		goto fail;
+	if ((err = sensors_set_mask(inherited_mask)))
+		goto fail;
+	if (backend == BACKEND_RAW && (err = attach_fixed(LK_DISPATCH_EXIT, core->progs.wk_dispatch_exit)))
+		goto fail;
+	if ((err = attach_fixed(LK_FORK, process->progs.wk_fork)) ||
+	    (err = attach_fixed(LK_EXEC, process->progs.wk_exec)) ||
+	    (err = attach_fixed(LK_EXIT, process->progs.wk_exit)))
+		goto fail;
+	if (scoped && (err = attach_fixed(LK_ATTACH, process->progs.wk_attach)))
+		goto fail;
+	if (n_old) {
+		/* ours are attached: now theirs may go */
+		links_replaced = n_old;
+		old_links_drop(true);
+		log_info("detached %d links of the previous wardd, replaced by ours", links_replaced);
+	}
+	if (taken_over) {
+		uint32_t zero = 0;
+		if (!scoped)
+			bpf_map_delete_elem(map_fd("wk_scope"), &zero);
+		if (backend == BACKEND_TP && prev[META_BACKEND] != BACKEND_TP) {
+			/* the raw backend's tail-call entries have no dispatcher now */
+			for (size_t i = 0; i < NSYS; i++) {
+				uint32_t key = (uint32_t)sys_table[i].nr;
+				bpf_map_delete_elem(map_fd("wk_sys_exit"), &key);
+				bpf_map_delete_elem(map_fd("wk_sys_enter"), &key);
+			}
+		}
+		log_info("took over %s: %d links kept, %d replaced; %llu records (%llu bytes) were waiting",
+			 pin_dir, links_taken, links_replaced, (unsigned long long)pending_records,
+			 (unsigned long long)pending_bytes);
+	}
+	if (pinning() && ((err = meta_set(META_BACKEND, backend)) || (err = meta_set(META_SCOPED, scoped)) ||
+			  (err = meta_set(META_BUILD, build_hash()))))
+		goto fail;
+	return 0;
+fail:
+	/* Pins we found stay for the next wardd; pins we made go. */
+	teardown(fresh_pins);
+	return err ? err : -EINVAL;
+}
+
+void sensors_stop(void)
+{
+	teardown(true);
+}
+
+void sensors_release(void)
+{
+	teardown(false);
+}
+
+bool sensors_taken_over(void)
+{
+	return taken_over;
+}
+
+uint64_t sensors_inherited_mask(void)
+{
+	return taken_over ? inherited_mask : 0;
 }
 
 static bool sensor_wanted(const struct sys_sensor *s, uint64_t mask)
@@ -404,33 +1074,37 @@ static bool sensor_wanted(const struct sys_sensor *s, uint64_t mask)
 	return ((mask >> s->type) & 1) || (s->type2 && ((mask >> s->type2) & 1));
 }
 
-/* Tracepoint backend: attach or detach one program on one tracepoint. */
-static int tp_want(struct bpf_link **link, enum family fam, const char *prog, int id, bool want)
+/* Tracepoint backend: attach or detach one program on one tracepoint; the
+ * link is pinned as @name when pinning. */
+static int tp_want(struct bpf_link **link, enum family fam, const char *prog, int id, bool want,
+		   const char *name)
 {
 	if (want && !*link) {
 		struct bpf_program *p = bpf_object__find_program_by_name(objs[fam], prog);
 		if (!p)
 			return -ENOENT;
-		*link = tracepoint_attach(p, id);
+		*link = pinning() ? tp_attach_pinned(p, id, name) : tracepoint_attach(p, id);
 		if (!*link)
 			return -errno;
 	} else if (!want && *link) {
-		bpf_link__destroy(*link);
-		*link = NULL;
+		link_drop(link, true);
 	}
 	return 0;
 }
 
 static int set_mask_tp(uint64_t mask)
 {
+	char name[64];
 	for (size_t i = 0; i < NSYS; i++) {
 		const struct sys_sensor *s = &sys_table[i];
 		if (exit_tp_id[i] < 0)
 			continue; /* not in this kernel */
 		bool want = sensor_wanted(s, mask);
-		int err = tp_want(&exit_tp_link[i], s->fam, s->exit_prog, exit_tp_id[i], want);
+		snprintf(name, sizeof(name), "exit_%s", s->name);
+		int err = tp_want(&exit_tp_link[i], s->fam, s->exit_prog, exit_tp_id[i], want, name);
+		snprintf(name, sizeof(name), "enter_%s", s->name);
 		if (!err && s->enter_prog)
-			err = tp_want(&enter_tp_link[i], s->fam, s->enter_prog, enter_tp_id[i], want);
+			err = tp_want(&enter_tp_link[i], s->fam, s->enter_prog, enter_tp_id[i], want, name);
 		if (err) {
 			log_warnx("attach %s sensor: %s", s->name, strerror(-err));
 			return err;
@@ -443,6 +1117,9 @@ static int set_mask_raw(uint64_t mask)
 {
 	int exit_map = map_fd("wk_sys_exit"), enter_map = map_fd("wk_sys_enter");
 	bool any_enter = false;
+	/* An update replaces an entry atomically: a tail call finds the old
+	 * program or the new one, never none (the maps may be shared with
+	 * a previous wardd's dispatchers, through the pins). */
 	for (size_t i = 0; i < NSYS; i++) {
 		const struct sys_sensor *s = &sys_table[i];
 		uint32_t key = (uint32_t)s->nr;
@@ -468,12 +1145,11 @@ static int set_mask_raw(uint64_t mask)
 	/* The enter dispatcher costs every syscall a program run: attach it only
 	 * while a sensor needs it. */
 	if (any_enter && !enter_link) {
-		enter_link = bpf_program__attach(core->progs.wk_dispatch_enter);
+		enter_link = attach_pinned(core->progs.wk_dispatch_enter, "dispatch_enter");
 		if (!enter_link)
 			return -errno;
 	} else if (!any_enter && enter_link) {
-		bpf_link__destroy(enter_link);
-		enter_link = NULL;
+		link_drop(&enter_link, true);
 	}
 	return 0;
 }
@@ -484,8 +1160,10 @@ int sensors_set_mask(uint64_t mask)
 	int err = config_set(WK_CFG_SUBSCRIBED, mask);
 	if (!err)
 		err = backend == BACKEND_TP ? set_mask_tp(mask) : set_mask_raw(mask);
-	if (!err)
+	if (!err) {
 		cur_mask = mask;
+		err = meta_set(META_MASK, mask);
+	}
 	return err;
 }
 
@@ -496,6 +1174,12 @@ static uint64_t muting; /* WK_MUTING_* bits published in wk_config */
 #define MUTED_PIDS_MAX 1024
 static uint32_t muted_pids[MUTED_PIDS_MAX];
 static size_t n_muted_pids;
+
+static void mutes_reset(void)
+{
+	muting = 0;
+	n_muted_pids = 0;
+}
 
 int sensors_pid_muted(uint32_t pid)
 {
@@ -659,4 +1343,15 @@ void sensors_status(struct json_object *o)
 			json_object_array_add(absent, json_object_new_string(sys_table[i].name));
 	json_object_object_add(o, "syscalls_not_in_kernel", absent);
 	json_object_object_add(o, "subscribed_mask", json_object_new_uint64(cur_mask));
+	json_object_object_add(o, "pin_dir", pinning() ? json_object_new_string(pin_dir) : NULL);
+	json_object_object_add(o, "taken_over", json_object_new_boolean(taken_over));
+	if (!taken_over)
+		return;
+	json_object_object_add(o, "inherited_mask", json_object_new_uint64(inherited_mask));
+	json_object_object_add(o, "links_taken_over", json_object_new_int(links_taken));
+	json_object_object_add(o, "links_replaced", json_object_new_int(links_replaced));
+	if (have_pending) {
+		json_object_object_add(o, "records_pending_at_takeover", json_object_new_uint64(pending_records));
+		json_object_object_add(o, "bytes_pending_at_takeover", json_object_new_uint64(pending_bytes));
+	}
 }

@@ -43,6 +43,7 @@
 #include "log.h"
 #include "manifest.h"
 #include "pipeline.h"
+#include "protect.h"
 #include "record.h"
 #include "sandbox.h"
 #include "supervisor.h"
@@ -749,6 +750,23 @@ void supervisor_conn_gone(const char *manifest, uint32_t client_id, pid_t pid, c
 	 * half-alive: it is restarted clean (or quarantined). */
 	if (misbehaved)
 		kill_client(c, why ? why : "misbehaved");
+}
+
+int supervisor_is_client_pid(pid_t pid)
+{
+	char cg[512];
+	size_t blen = strlen(S.cfg.cgroup_base ? S.cfg.cgroup_base : "");
+	return blen && cg_of_pid(pid, cg, sizeof(cg)) == 0 && cg[0] == '/' &&
+	       strncmp(cg + 1, S.cfg.cgroup_base, blen) == 0 && cg[1 + blen] == '/';
+}
+
+void supervisor_protect_paths(void)
+{
+	protect_add(S.cfg.clients_dir);
+	for (size_t i = 0; i < S.n; i++) {
+		protect_add(S.c[i].m->executable);
+		protect_add(S.c[i].m->content_dir);
+	}
 }
 
 /* ---- set-up and status ---- */

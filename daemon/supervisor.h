@@ -47,6 +47,11 @@ int supervisor_on_hash(uint64_t cookie, int err, const uint8_t *digest);
 int supervisor_identify(uint32_t client_id, pid_t pid, uid_t uid, int pidfd, struct broker_entitlements *out);
 void supervisor_conn_gone(const char *manifest, uint32_t client_id, pid_t pid, const char *why, int misbehaved,
 			  const struct broker_conn_stats *st);
+/* Whether @pid runs in a supervised client's cgroup. */
+int supervisor_is_client_pid(pid_t pid);
+/* Hand the manifests directory and every client's executable and content
+ * directory to self-protection (protect_add). */
+void supervisor_protect_paths(void);
 /* "supervisor" for `ward status` and `ward clients`. */
 void supervisor_status(struct json_object *o);
 /* Stop every client (SIGTERM, then SIGKILL to the cgroup after a grace

@@ -72,7 +72,7 @@ int tracepoint_ids(const char *scratch_dir, const char *const *names, int n, int
 	return 0;
 }
 
-struct bpf_link *tracepoint_attach(struct bpf_program *prog, int id)
+int tracepoint_perf_fd(int id)
 {
 	struct perf_event_attr attr = {
 		.type = PERF_TYPE_TRACEPOINT,
@@ -82,7 +82,12 @@ struct bpf_link *tracepoint_attach(struct bpf_program *prog, int id)
 		.wakeup_events = 1,
 	};
 	/* pid -1, cpu 0: a BPF program on a tracepoint event runs on every CPU */
-	int pfd = (int)syscall(SYS_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
+	return (int)syscall(SYS_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
+}
+
+struct bpf_link *tracepoint_attach(struct bpf_program *prog, int id)
+{
+	int pfd = tracepoint_perf_fd(id);
 	if (pfd < 0)
 		return NULL;
 	struct bpf_link *l = bpf_program__attach_perf_event(prog, pfd);

@@ -20,6 +20,9 @@ int tracepoint_ids(const char *scratch_dir, const char *const *names, int n, int
 
 /* Attach @prog to tracepoint @id (every CPU).  NULL with errno set on failure.
  * bpf_link__destroy() detaches it and closes the perf event. */
+/* A perf event for tracepoint @id (all CPUs), to attach a program to; -1
+ * with errno on failure. */
+int tracepoint_perf_fd(int id);
 struct bpf_link *tracepoint_attach(struct bpf_program *prog, int id);
 
 #endif

@@ -3,10 +3,15 @@
  * wardd.c — the broker's entry point and event loop.
  *
  * Order: parse options → seed the process table from /proc → load and attach
- * the sensors → open the control socket → sd_notify READY → loop on epoll
- * (sensor ring, control socket, clients, signals) → on SIGINT/SIGTERM detach
- * every program and remove the socket.  Nothing is pinned, so nothing of
- * ward stays in the kernel after wardd exits.
+ * the sensors (taking over those a killed wardd left pinned) → the journal,
+ * the control socket, the supervisor and its clients, self-protection →
+ * sd_notify READY → loop on epoll (sensor ring, fanotify, control socket,
+ * clients, supervised processes, signals).
+ *
+ * Sensors are pinned in --pin-dir (default /sys/fs/bpf/ward): after a crash
+ * they keep recording, and the next wardd takes them over and reads on
+ * where the last one stopped.  SIGINT/SIGTERM unpin and detach everything,
+ * so a clean stop leaves nothing of ward in the kernel.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -18,20 +23,24 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
+#include <linux/magic.h>
 
 #include <ward/ward.h>
 #include "auth.h"
 #include "broker.h"
 #include "hashcache.h"
+#include "journal.h"
 #include "log.h"
 #include "netpolicy.h"
 #include "pipeline.h"
+#include "protect.h"
 #include "proctable.h"
 #include "sensors.h"
 #include "manifest.h"
@@ -44,6 +53,8 @@ static struct {
 	const char *runtime_dir;
 	const char *scope;
 	const char *backend;
+	const char *pin_dir; /* NULL: pin nothing */
+	int pin_dir_given;
 	uint32_t ring_mb;
 	uint32_t client_ring_kb;
 	time_t started;
@@ -55,6 +66,9 @@ static struct {
 	uint32_t hash_max_mb;
 	struct broker_auth_cfg bauth;
 	struct supervisor_cfg sup;
+	uint32_t journal_mb;
+	int self_protection;
+	uint32_t resume_grace_s;
 	struct json_object *kernel; /* probed once at start */
 } opt;
 
@@ -68,6 +82,7 @@ static void usage(FILE *f)
 		"  -C, --client-ring-kb N  each client's ring in KiB (power of two, default 8192)\n"
 		"  -b, --backend B         syscall sensors: auto (default), tp (a tracepoint per\n"
 		"                          watched syscall) or raw (one dispatcher, no tracefs)\n"
+		"      --pin-dir DIR       bpffs dir: sensors outlive a crash (/sys/fs/bpf/ward; none: off)\n"
 		"  -m, --mute-cgroup DIR   never report tasks in this cgroup v2 directory (repeatable)\n"
 		"  -p, --mute-pid PID      never report this process (repeatable)\n"
 		"AUTH (fanotify permission events; default: the root filesystem):\n"
@@ -80,6 +95,12 @@ static void usage(FILE *f)
 		"      --auth-max-pending N  requests in flight; beyond, --auth-overflow decides (4096)\n"
 		"      --auth-overflow V   allow (default) or deny\n"
 		"      --hash-max-mb N     executables larger than this get no SHA-256 (64)\n"
+		"      --journal-mb N      recent events kept for clients that resume, in\n"
+		"                          RUNTIME_DIR/journal (power of two, default 64; 0: none)\n"
+		"      --resume-grace-s N  after a restart, keep the previous subscriptions this long (30)\n"
+		"Self-protection (docs/self-protection.md):\n"
+		"      --protect PATH      also deny writes to this file or directory (repeatable)\n"
+		"      --self-protection on|off  (on)\n"
 		"Clients (docs/supervisor.md):\n"
 		"      --clients-dir DIR   client manifests (default %s)\n"
 		"      --client-cgroup NAME  cgroup directory of the clients under each hierarchy (%s)\n"
@@ -121,12 +142,19 @@ static void parse_args(int argc, char **argv)
 		{"hash-max-mb", required_argument, NULL, 9},
 		{"clients-dir", required_argument, NULL, 10}, {"client-cgroup", required_argument, NULL, 11},
 		{"unregistered-root", required_argument, NULL, 12},
+		{"journal-mb", required_argument, NULL, 13}, {"resume-grace-s", required_argument, NULL, 14},
+		{"protect", required_argument, NULL, 15}, {"self-protection", required_argument, NULL, 16},
+		{"pin-dir", required_argument, NULL, 17},
 		{NULL, 0, NULL, 0}};
 	const char *env = getenv("WARD_RUNTIME_DIR");
 	opt.runtime_dir = env && *env ? env : WARD_DEFAULT_RUNTIME_DIR;
 	opt.ring_mb = 16;
+	opt.pin_dir = "/sys/fs/bpf/ward";
 	opt.client_ring_kb = 8192;
 	opt.hash_max_mb = 64;
+	opt.journal_mb = 64;
+	opt.self_protection = 1;
+	opt.resume_grace_s = 30;
 	opt.bauth = (struct broker_auth_cfg){.deadline_ms = 1000, .deadline_max_ms = 10000, .strikes = 5};
 	opt.auth = (struct auth_config){.max_pending = 4096, .overflow_verdict = WARD_VERDICT_ALLOW,
 					.deny_cache_ms = 2000, .kernel_cache_max = 16384};
@@ -138,6 +166,10 @@ static void parse_args(int argc, char **argv)
 		case 'R': opt.ring_mb = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'C': opt.client_ring_kb = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'b': opt.backend = optarg; break;
+		case 17:
+			opt.pin_dir = strcmp(optarg, "none") ? optarg : NULL;
+			opt.pin_dir_given = 1;
+			break;
 		case 'm':
 			if (opt.n_mute_cgroups == 16)
 				fatalx("at most 16 --mute-cgroup");
@@ -174,6 +206,22 @@ static void parse_args(int argc, char **argv)
 			if (!*optarg || strchr(optarg, '/') || !strcmp(optarg, ".") || !strcmp(optarg, ".."))
 				fatalx("--client-cgroup is one directory name");
 			opt.sup.cgroup_base = optarg;
+			break;
+		case 13:
+			opt.journal_mb = number(optarg, 0, 4096, "--journal-mb");
+			if (opt.journal_mb && !is_pow2(opt.journal_mb))
+				fatalx("--journal-mb must be 0 or a power of two");
+			break;
+		case 14: opt.resume_grace_s = number(optarg, 0, 3600, "--resume-grace-s"); break;
+		case 15:
+			if (optarg[0] != '/')
+				fatalx("--protect needs an absolute path");
+			protect_add(optarg);
+			break;
+		case 16:
+			if (strcmp(optarg, "on") && strcmp(optarg, "off"))
+				fatalx("--self-protection is on or off");
+			opt.self_protection = strcmp(optarg, "on") == 0;
 			break;
 		case 12:
 			if (strcmp(optarg, "events") && strcmp(optarg, "full"))
@@ -247,13 +295,17 @@ static struct json_object *status_json(void)
 	netpolicy_status(np);
 	json_object_object_add(o, "net_policy", np);
 	pipeline_status(o);
+	journal_status(o);
+	if (opt.self_protection)
+		protect_status(o);
 	supervisor_status(o);
 	return o;
 }
 
 static void on_mask(uint64_t mask)
 {
-	int err = sensors_set_mask(mask);
+	/* self-protection watches signals, ptrace and bpf() whoever subscribed */
+	int err = sensors_set_mask(mask | (opt.self_protection ? protect_sensor_mask() : 0));
 	if (err)
 		log_warnx("registering sensors for the new subscriptions: %s", strerror(-err));
 	else
@@ -285,6 +337,16 @@ static void on_pids(const uint32_t *pids, size_t n)
 			log_warnx("muting pid %u in the kernel failed", pids[k]);
 	memcpy(pushed_pids, pids, n * sizeof(*pids));
 	npushed = n;
+}
+
+/* A start that fails after the sensors came up: sensors a killed wardd left
+ * stay pinned for the next one (their records are not lost); our own go. */
+static void sensors_abandon(void)
+{
+	if (sensors_taken_over())
+		sensors_release();
+	else
+		sensors_stop();
 }
 
 static int add_fd(int epfd, int fd, void *tag)
@@ -396,19 +458,27 @@ int main(int argc, char **argv)
 
 	if (mkdir(opt.runtime_dir, 0755) && errno != EEXIST)
 		fatal("mkdir %s", opt.runtime_dir);
+	/* pinning needs bpffs; without it (and without --pin-dir) run unpinned */
+	if (opt.pin_dir && !opt.pin_dir_given) {
+		struct statfs sf;
+		if (statfs("/sys/fs/bpf", &sf) || sf.f_type != BPF_FS_MAGIC) {
+			log_warnx("/sys/fs/bpf is not bpffs: sensors are not pinned, a crash of wardd loses events");
+			opt.pin_dir = NULL;
+		}
+	}
 	struct sensors_opts so = {.scope_cgroup = opt.scope, .ring_bytes = opt.ring_mb << 20,
-				  .backend = opt.backend, .scratch_dir = opt.runtime_dir};
+				  .backend = opt.backend, .scratch_dir = opt.runtime_dir, .pin_dir = opt.pin_dir};
 	int err = sensors_start(&so, pipeline_on_record, NULL);
 	if (err)
 		fatalx("cannot start the sensors: %s", strerror(-err));
 	for (int i = 0; i < opt.n_mute_cgroups; i++)
 		if ((err = sensors_mute_cgroup(opt.mute_cgroups[i]))) {
-			sensors_stop();
+			sensors_abandon();
 			fatalx("--mute-cgroup %s: %s", opt.mute_cgroups[i], strerror(-err));
 		}
 	for (int i = 0; i < opt.n_mute_pids; i++)
 		if ((err = sensors_mute_pid(opt.mute_pids[i]))) {
-			sensors_stop();
+			sensors_abandon();
 			fatalx("--mute-pid %u: %s", opt.mute_pids[i], strerror(-err));
 		}
 	opt.kernel = json_object_new_object();
@@ -429,23 +499,63 @@ int main(int argc, char **argv)
 		fatal("epoll_ctl");
 	broker_set_status_fn(status_json);
 	broker_set_pids_fn(on_pids);
+	if (opt.journal_mb) {
+		char jpath[4200];
+		snprintf(jpath, sizeof(jpath), "%s/%s", opt.runtime_dir, JOURNAL_FILE);
+		if ((err = journal_open(jpath, (uint64_t)opt.journal_mb << 20)))
+			log_warnx("no journal (%s): clients cannot resume", strerror(-err));
+		else if (journal_continued())
+			pipeline_set_global_seq(journal_last_seq());
+	}
 	broker_set_identify_fn(supervisor_identify);
 	broker_set_gone_fn(supervisor_conn_gone);
 	err = broker_init(epfd, opt.runtime_dir, (uint64_t)opt.client_ring_kb << 10, on_mask, &opt.bauth);
 	if (err) {
-		sensors_stop();
+		sensors_abandon();
 		fatalx("cannot open the control socket in %s: %s", opt.runtime_dir, strerror(-err));
 	}
 	if (add_fd(epfd, sensors_epoll_fd(), &tag_ring) || add_fd(epfd, sfd, &tag_signal)) {
-		sensors_stop();
+		sensors_abandon();
 		fatal("epoll_ctl");
+	}
+	/* the previous wardd's clients' events go on being journaled until
+	 * they are back */
+	uint64_t inherited = journal_saved_mask() | sensors_inherited_mask();
+	if (inherited) {
+		log_info("keeping the previous subscriptions (%#llx) for %u s", (unsigned long long)inherited,
+			 opt.resume_grace_s);
+		broker_inherit_mask(inherited, opt.resume_grace_s);
 	}
 	opt.sup.runtime_dir = opt.runtime_dir;
 	if ((err = supervisor_init(epfd, &opt.sup))) {
 		broker_shutdown();
 		auth_stop();
-		sensors_stop();
+		sensors_abandon();
 		fatalx("supervisor: %s", strerror(-err));
+	}
+	if (opt.self_protection) {
+		/* ward's files: its executable, manifests, clients' executables
+		 * and content, the journal.  Marked after wardd has read them:
+		 * its main thread never opens a file it would have to answer
+		 * for itself. */
+		char self[4096];
+		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		if (n > 0) {
+			self[n] = '\0';
+			protect_add(self);
+		}
+		supervisor_protect_paths();
+		char jpath[4200];
+		snprintf(jpath, sizeof(jpath), "%s/%s", opt.runtime_dir, JOURNAL_FILE);
+		if (journal_active())
+			protect_add(jpath);
+		protect_set_client_fn(supervisor_is_client_pid);
+		int k = auth_protect();
+		if (k < 0)
+			log_warnx("self-protection: no fanotify, ward's files are not protected");
+		else
+			log_info("self-protection: %d files and directories protected", k);
+		on_mask(broker_mask());
 	}
 	log_info("ready: %d processes known, socket %s/%s%s%s", seeded, opt.runtime_dir, WARD_SOCK_NAME,
 		 opt.scope ? ", scope " : "", opt.scope ? opt.scope : "");
@@ -458,6 +568,7 @@ int main(int argc, char **argv)
 	supervisor_stop();
 	netpolicy_stop();
 	hashcache_free();
+	journal_close(false); /* kept: clients resume from it after a restart */
 	sensors_stop();
 	json_object_put(opt.kernel);
 	proctable_free();

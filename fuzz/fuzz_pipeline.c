@@ -22,6 +22,11 @@
 #include "record.h"
 
 int sensors_pid_muted(uint32_t pid) { return pid == 4242; }
+void protect_check_call(uint32_t type, pid_t actor, pid_t actor_tid, int64_t target, uint64_t sig, uint64_t cmd,
+			int64_t result)
+{
+	(void)type, (void)actor, (void)actor_tid, (void)target, (void)sig, (void)cmd, (void)result;
+}
 const char *broker_client_name(uint32_t client_id) { (void)client_id; return "fuzz"; }
 /* The hash cache: every other exec is a hit, the rest are refused (never
  * parked: the harness has no loop to take results). */

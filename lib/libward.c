@@ -982,6 +982,18 @@ int ward_client_invert_muting(ward_client *c, uint32_t kind, int inverted)
 	return mute_msg(c, WARD_MUTE_OP_INVERT, kind, 0, NULL, NULL, 0, (uint32_t)inverted);
 }
 
+int ward_client_resume(ward_client *c, uint64_t after_global_seq)
+{
+	if (!c)
+		return -EINVAL;
+	struct ward_msg_resume m = { .after_global_seq = after_global_seq };
+	uint32_t missed = 0;
+	int err = request_value(c, WARD_MSG_RESUME, &m, sizeof(m), &missed);
+	if (err < 0)
+		return err;
+	return missed > 1 ? -EPROTO : (int)missed;
+}
+
 int ward_client_add_net_rule(ward_client *c, const struct ward_net_rule *r, uint32_t *rule_id)
 {
 	if (!c || !r || !rule_id)

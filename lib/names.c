@@ -40,6 +40,7 @@ static const char *const type_names[WARD_EV_MAX_] = {
 	[WARD_EV_AUTH_CONNECT] = "auth_connect",
 	[WARD_EV_AUTH_BIND] = "auth_bind",
 	[WARD_EV_CLIENT_STATE] = "client_state",
+	[WARD_EV_TAMPER] = "tamper",
 };
 
 struct field_info {
@@ -128,6 +129,7 @@ static const struct field_info fields[WARD_F_MAX_] = {
 	[WARD_F_INO] = {"ino", WARD_KIND_U64},
 	[WARD_F_STATE] = {"state", WARD_KIND_STR},
 	[WARD_F_RESTARTS] = {"restarts", WARD_KIND_U64},
+	[WARD_F_PREVENTED] = {"prevented", WARD_KIND_U64},
 };
 
 const char *ward_event_type_name(uint32_t type)

@@ -26,6 +26,9 @@
  *      wardd  -> client  REPLY      struct ward_msg_reply
  *      client -> wardd   MUTE       struct ward_msg_mute
  *      wardd  -> client  REPLY      struct ward_msg_reply
+ *      client -> wardd   RESUME     struct ward_msg_resume
+ *      wardd  -> client  REPLY      struct ward_msg_reply, value = 1 when the
+ *                                   journal no longer held some of the events
  *      wardd  -> client  FILE       struct ward_msg_file + SCM_RIGHTS [fd]
  *
  *    FILE is the one message wardd sends unasked: the read-only descriptor
@@ -90,6 +93,7 @@ enum ward_msg_type {
 	WARD_MSG_NET_RULE_REMOVE = 10,
 	WARD_MSG_FILE = 11,
 	WARD_MSG_MUTE = 12,
+	WARD_MSG_RESUME = 13,
 };
 
 struct ward_msg {
@@ -151,6 +155,10 @@ struct ward_msg_reply {
 struct ward_msg_net_rule_remove {
 	uint32_t rule_id;
 	uint32_t reserved; /* 0 */
+};
+
+struct ward_msg_resume {
+	uint64_t after_global_seq; /* replay journaled events newer than this */
 };
 
 #define WARD_RING_MAGIC 0x474e4952u /* "RING" */

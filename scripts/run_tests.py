@@ -9,7 +9,9 @@ counts as one failed case.  Exit status: 0 when nothing failed.
 import json
 import os
 import re
+import shutil
 import signal
+import time
 import subprocess
 import sys
 
@@ -18,8 +20,10 @@ FAILED = re.compile(r"^\[  FAILED  \] (\d+) test")
 
 
 def remove_test_cgroups(pid):
-    """The harness names its cgroups after the test's pid; after a killed
-    test they are left behind (empty once the group is dead)."""
+    """The harness names its cgroups, its pin directory and its supervised
+    clients' cgroups after the test's pid; after a killed test they are left
+    behind.  Supervised clients run in sessions of their own, so the
+    process-group kill missed them: their cgroups are killed here."""
     for root in ("/sys/fs/cgroup/unified", "/sys/fs/cgroup"):
         d = os.path.join(root, "ward-test-%d" % pid)
         for sub in (os.path.join(d, "muted"), d):
@@ -27,6 +31,38 @@ def remove_test_cgroups(pid):
                 os.rmdir(sub)
             except OSError:
                 pass
+    for root in ("/sys/fs/cgroup/unified", "/sys/fs/cgroup", "/sys/fs/cgroup/memory",
+                 "/sys/fs/cgroup/cpu", "/sys/fs/cgroup/pids"):
+        base = os.path.join(root, "ward-test-%d.clients" % pid)
+        if not os.path.isdir(base):
+            continue
+        for name in os.listdir(base):
+            sub = os.path.join(base, name)
+            if not os.path.isdir(sub):
+                continue
+            try:
+                with open(os.path.join(sub, "cgroup.kill"), "w") as f:
+                    f.write("1")
+            except OSError:
+                try:
+                    with open(os.path.join(sub, "cgroup.procs")) as f:
+                        for line in f:
+                            os.kill(int(line), signal.SIGKILL)
+                except (OSError, ValueError):
+                    pass
+        for name in os.listdir(base):
+            for _ in range(50):
+                try:
+                    os.rmdir(os.path.join(base, name))
+                    break
+                except OSError:
+                    time.sleep(0.02)
+        try:
+            os.rmdir(base)
+        except OSError:
+            pass
+    # unlinking pinned links detaches them
+    shutil.rmtree("/sys/fs/bpf/ward-test-%d" % pid, ignore_errors=True)
 
 
 def run_meson_tests(build):

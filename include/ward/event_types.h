@@ -50,6 +50,7 @@ enum ward_event_type {
 	WARD_EV_AUTH_BIND = 29,    /* a bind a client's rule denied in the kernel */
 	/* ward itself */
 	WARD_EV_CLIENT_STATE = 30, /* a supervised client started, stopped, was restarted or quarantined */
+	WARD_EV_TAMPER = 31,       /* something tried to write ward's files, kill, trace or detach ward */
 	/* append new types here */
 	WARD_EV_MAX_ /* one past the highest type; not a type */
 };

@@ -135,6 +135,7 @@ enum ward_field {
 	WARD_F_INO = 95,          /* u64: st_ino of the file */
 	WARD_F_STATE = 96,        /* str: a supervised client's new state (docs/supervisor.md) */
 	WARD_F_RESTARTS = 97,     /* u64: times the supervisor restarted that client */
+	WARD_F_PREVENTED = 98,    /* u64: tamper: 1 if ward stopped it, 0 if it only saw it */
 	/* append new fields here */
 	WARD_F_MAX_
 };
@@ -225,6 +226,25 @@ int ward_client_dispatch(ward_client *c, ward_event_fn fn, void *userdata, int t
 
 /* ward_client_stats() — copy the client's counters into @st.  Returns 0. */
 int ward_client_stats(const ward_client *c, struct ward_client_stats *st);
+
+/*
+ * ward_client_resume() — catch up on what the client missed: every NOTIFY
+ * event of its subscription (and not muted) whose global_seq is greater
+ * than @after_global_seq is delivered, oldest first, before any new event.
+ * wardd keeps recent events in a journal for this (its size is wardd's
+ * --journal-mb), across its own restarts too, so a client that crashed, or
+ * lost wardd, reconnects, subscribes and resumes from the global_seq of the
+ * last event it finished with (ward_event_global_seq(); a client that must
+ * survive its own restart keeps it on disk).  Events may come twice
+ * (at-least-once); none is lost within the journal's bound.
+ * Call after ward_client_subscribe(); the events arrive through
+ * ward_client_next()/ward_client_dispatch() with new seq numbers.
+ * Returns 0, 1 when the journal no longer held some of the events (they
+ * are lost: the first event delivered shows where it resumes), -EOPNOTSUPP
+ * when wardd keeps no journal, -EPIPE, or another negative errno.
+ * (LIBWARD_0.3)
+ */
+int ward_client_resume(ward_client *c, uint64_t after_global_seq);
 
 /*
  * ward_client_status_json() — ask wardd for its status (as `ward status --json`).

@@ -72,6 +72,30 @@ void fc_write_file(const char *file, const char *text)
 	chmod(path, 0644);
 }
 
+void fc_manifest(const char *name, unsigned uid, const char *args, const char *hash, int deadline_ms,
+		 const char *extra)
+{
+	char text[16384], auth[128] = "", file[128];
+	if (deadline_ms)
+		snprintf(auth, sizeof(auth), "auth:\n  auth_exec: {deadline_ms: %d, on_miss: allow}\n", deadline_ms);
+	snprintf(text, sizeof(text),
+		 "name: %s\n"
+		 "executable: %s\n"
+		 "sha256: %s\n"
+		 "args: [%s]\n"
+		 "user: %u\n"
+		 "entitlements:\n"
+		 "  notify: [exec, exit, fork, open]\n"
+		 "  auth: [auth_exec]\n"
+		 "%s"
+		 "content_dir: %s/content/%s\n"
+		 "state_dir: %s/state/%s\n"
+		 "%s",
+		 name, fc_bin, hash ? hash : fc_sha, args, uid, auth, fc_root, name, fc_root, name, extra ? extra : "");
+	snprintf(file, sizeof(file), "%s.yaml", name);
+	fc_write_file(file, text);
+}
+
 json_object *fc_status(void)
 {
 	char *text = NULL;

@@ -25,6 +25,13 @@ int fc_prepare(const char *prefix);
 int fc_fresh_dirs(void);
 /* Write fc_root/clients.d/@file (mode 0644). */
 void fc_write_file(const char *file, const char *text);
+/* Write manifest @name.yaml: fault_client with @args (YAML flow items),
+ * run as @uid, SHA-256 @hash (NULL: fc_sha), NOTIFY exec/exit/fork/open and
+ * auth_exec; with @deadline_ms (not 0) an auth: section for auth_exec
+ * (on_miss allow); content and state directories under fc_root; then
+ * @extra (YAML, may be NULL). */
+void fc_manifest(const char *name, unsigned uid, const char *args, const char *hash, int deadline_ms,
+		 const char *extra);
 /* wardd's status through the harness's client (NULL on error); free with
  * json_object_put(). */
 json_object *fc_status(void);

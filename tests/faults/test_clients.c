@@ -45,21 +45,7 @@
 
 static void write_manifest(const char *name, unsigned uid, const char *args, const char *hash)
 {
-	char text[16384], file[128];
-	snprintf(text, sizeof(text),
-		 "name: %s\n"
-		 "executable: %s\n"
-		 "sha256: %s\n"
-		 "args: [%s]\n"
-		 "user: %u\n"
-		 "entitlements:\n"
-		 "  notify: [exec, exit, fork, open]\n"
-		 "  auth: [auth_exec]\n"
-		 "content_dir: %s/content/%s\n"
-		 "state_dir: %s/state/%s\n",
-		 name, fc_bin, hash ? hash : fc_sha, args, uid, fc_root, name, fc_root, name);
-	snprintf(file, sizeof(file), "%s.yaml", name);
-	fc_write_file(file, text);
+	fc_manifest(name, uid, args, hash, 0, NULL);
 }
 
 static int start(const char *unregistered_root)

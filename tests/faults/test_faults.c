@@ -53,36 +53,14 @@
 #define DEADLINE_MARGIN_MS 400 /* a loaded two-CPU machine, one fault spinning */
 #define EXECS 12
 
-static void write_manifest(const char *name, unsigned uid, const char *mode, const char *extra)
-{
-	char text[16384], file[128];
-	snprintf(text, sizeof(text),
-		"name: %s\n"
-		"executable: %s\n"
-		"sha256: %s\n"
-		"args: [%s]\n"
-		"user: %u\n"
-		"entitlements:\n"
-		"  notify: [exec, exit, fork, open]\n"
-		"  auth: [auth_exec]\n"
-		"auth:\n"
-		"  auth_exec: {deadline_ms: %d, on_miss: allow}\n"
-		"content_dir: %s/content/%s\n"
-		"state_dir: %s/state/%s\n"
-		"%s",
-		 name, fc_bin, fc_sha, mode, uid, DEADLINE_MS, fc_root, name, fc_root, name, extra ? extra : "");
-	snprintf(file, sizeof(file), "%s.yaml", name);
-	fc_write_file(file, text);
-}
-
 /* A fresh wardd with the healthy client and one faulty one. */
 static int start(const char *mode, const char *faulty_extra)
 {
 	if (fc_fresh_dirs())
 		return -1;
-	write_manifest("healthy", UID_HEALTHY, "healthy", NULL);
+	fc_manifest("healthy", UID_HEALTHY, "healthy", NULL, DEADLINE_MS, NULL);
 	if (mode)
-		write_manifest("faulty", UID_FAULTY, mode, faulty_extra);
+		fc_manifest("faulty", UID_FAULTY, mode, NULL, DEADLINE_MS, faulty_extra);
 	char dir[PATH_MAX + 16];
 	snprintf(dir, sizeof(dir), "%s/clients.d", fc_root);
 	harness_clear_options();

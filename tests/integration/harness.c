@@ -33,6 +33,7 @@ static struct {
 	char rtdir[PATH_MAX];
 	char clientsdir[PATH_MAX + 16]; /* --clients-dir: does not exist unless a test makes it */
 	char clientcg[64];         /* --client-cgroup */
+	char pindir[64];           /* --pin-dir */
 	char cgdir[PATH_MAX];
 	char cgmuted[PATH_MAX + 8]; /* a child cgroup wardd is told to mute */
 	char tdir[PATH_MAX - 16];
@@ -157,6 +158,11 @@ void harness_stop(void)
 	H.client = NULL;
 	wardd_stop();
 	drain_events();
+	/* a wardd killed by a test leaves its pins: unlinking them detaches */
+	if (H.pindir[0]) {
+		rm_rf(H.pindir);
+		H.pindir[0] = '\0';
+	}
 	if (H.cgdir[0]) {
 		/* children have exited; a stray one is moved out before rmdir */
 		kill_cgroup(H.cgmuted);
@@ -200,6 +206,44 @@ static const char *wardd_path(void)
 	return p && *p ? p : WARDD_BUILD_PATH;
 }
 
+/* Start wardd (its log appended to, for a restart).  0 or -1. */
+static int spawn_wardd(int append)
+{
+	H.wardd = fork();
+	if (H.wardd == 0) {
+		/* if the test process dies, however it dies, wardd is told to
+		 * stop (and detaches everything) */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		int fd = open(H.log, O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC) | O_CLOEXEC, 0644);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		/* WARD_TEST_BACKEND runs the suite on one sensor backend */
+		const char *backend = getenv("WARD_TEST_BACKEND");
+		char *args[48] = {"wardd", "--runtime-dir", H.rtdir, "--cgroup", H.cgdir,
+				  "--mute-cgroup", H.cgmuted, "--client-ring-kb", "16384",
+				  "--backend", (char *)(backend && *backend ? backend : "auto"),
+				  /* this suite's own clients (none unless a test says so),
+				   * and its root clients may do everything */
+				  "--clients-dir", H.clientsdir, "--client-cgroup", H.clientcg,
+				  "--unregistered-root", "full",
+				  /* pins of its own, never a production wardd's */
+				  "--pin-dir", H.pindir};
+		int na = 19;
+		if (H.auth) {
+			args[na++] = "--auth-fs";
+			args[na++] = H.authdir;
+		}
+		for (int i = 0; i < H.nextra; i++)
+			args[na++] = H.extra[i];
+		args[na] = NULL;
+		execv(wardd_path(), args);
+		_exit(127);
+	}
+	return H.wardd > 0 ? 0 : -1;
+}
+
 int harness_start(void)
 {
 	const char *root = cgroup2_root();
@@ -226,6 +270,7 @@ int harness_start(void)
 	snprintf(H.log, sizeof(H.log), "%s/wardd.log", H.rtdir);
 	snprintf(H.clientsdir, sizeof(H.clientsdir), "%s/clients.d", H.rtdir);
 	snprintf(H.clientcg, sizeof(H.clientcg), "ward-test-%d.clients", (int)getpid());
+	snprintf(H.pindir, sizeof(H.pindir), "/sys/fs/bpf/ward-test-%d", (int)getpid());
 	harness_pid = getpid();
 	if (H.auth && auth_mount())
 		return -1;
@@ -237,36 +282,8 @@ int harness_start(void)
 	signal(SIGTERM, on_fatal_signal);
 	alarm(270); /* before meson's and run_tests.py's 300 s */
 
-	H.wardd = fork();
-	if (H.wardd == 0) {
-		/* if the test process dies, however it dies, wardd is told to
-		 * stop (and detaches everything) */
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		int fd = open(H.log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		/* WARD_TEST_BACKEND runs the suite on one sensor backend */
-		const char *backend = getenv("WARD_TEST_BACKEND");
-		char *args[48] = {"wardd", "--runtime-dir", H.rtdir, "--cgroup", H.cgdir,
-				  "--mute-cgroup", H.cgmuted, "--client-ring-kb", "16384",
-				  "--backend", (char *)(backend && *backend ? backend : "auto"),
-				  /* this suite's own clients (none unless a test says so),
-				   * and its root clients may do everything */
-				  "--clients-dir", H.clientsdir, "--client-cgroup", H.clientcg,
-				  "--unregistered-root", "full"};
-		int na = 17;
-		if (H.auth) {
-			args[na++] = "--auth-fs";
-			args[na++] = H.authdir;
-		}
-		for (int i = 0; i < H.nextra; i++)
-			args[na++] = H.extra[i];
-		args[na] = NULL;
-		execv(wardd_path(), args);
-		_exit(127);
-	}
+	if (spawn_wardd(0))
+		return -1;
 	setenv("WARD_RUNTIME_DIR", H.rtdir, 1);
 	int err = -ENOENT;
 	for (long t0 = now_ms(); now_ms() - t0 < 15000; usleep(20000)) {
@@ -292,6 +309,42 @@ int harness_start(void)
 	}
 	H.started = 1;
 	return 0;
+}
+
+int harness_kill_wardd(void)
+{
+	if (H.wardd <= 0)
+		return -1;
+	ward_client_free(H.client); /* its connection dies with wardd anyway */
+	H.client = NULL;
+	kill(H.wardd, SIGKILL);
+	for (long t0 = now_ms(); now_ms() - t0 < 10000; usleep(5000))
+		if (waitpid(H.wardd, NULL, WNOHANG) == H.wardd) {
+			H.wardd = 0;
+			return 0;
+		}
+	return -1;
+}
+
+int harness_restart_wardd(void)
+{
+	if (H.wardd > 0 || spawn_wardd(1))
+		return -1;
+	for (long t0 = now_ms(); now_ms() - t0 < 15000; usleep(20000)) {
+		if (waitpid(H.wardd, NULL, WNOHANG) == H.wardd) {
+			H.wardd = 0;
+			return -1;
+		}
+		if (ward_client_new(&H.client, "integration-test") == 0)
+			break;
+	}
+	if (!H.client)
+		return -1;
+	uint32_t types[WARD_EV_MAX_];
+	size_t n = 0;
+	for (uint32_t t = 1; t < WARD_EV_MAX_; t++)
+		types[n++] = t;
+	return ward_client_subscribe(H.client, types, n) ? -1 : 0;
 }
 
 static pid_t run_child_in(const char *cg, int (*fn)(void *), void *arg, int *status);

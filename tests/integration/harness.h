@@ -46,6 +46,12 @@ void harness_stop(void);
 /* The same as cmocka group setup and teardown. */
 int harness_group_setup(void **state);
 int harness_group_teardown(void **state);
+/* SIGKILL wardd (the harness's client goes too); its pins and journal
+ * stay.  0 or -1. */
+int harness_kill_wardd(void);
+/* Start wardd again with the same options and reconnect the harness's
+ * client (subscribed to every type).  0 or -1. */
+int harness_restart_wardd(void);
 /* Path of wardd's log (its stderr). */
 const char *harness_wardd_log(void);
 const char *harness_runtime_dir(void);
