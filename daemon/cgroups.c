@@ -688,6 +688,15 @@ int cg_destroy(const struct ward_cgroup *cg)
 	return first;
 }
 
+void cg_remove_base(const struct cg_env *env, const char *base)
+{
+	const char *roots[] = {env->v2_root, env->v1_memory, env->v1_cpu, env->v1_pids};
+	char path[CG_PATH_MAX + 64];
+	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++)
+		if (roots[i][0] && cat_path(path, sizeof(path), roots[i], base) == 0)
+			rmdir(path); /* only when empty: another wardd's clients may be there */
+}
+
 /* ---- statistics ---- */
 
 int cg_stats(const struct ward_cgroup *cg, struct cg_stats *st)

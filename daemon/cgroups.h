@@ -162,6 +162,10 @@ const char *cg_v2_relative(const struct cg_env *env, const struct ward_cgroup *c
  * 0, -ENOENT (no such process, or no v2 line), -ENAMETOOLONG, or -errno. */
 int cg_of_pid(pid_t pid, char *out, size_t len);
 
+/* Remove the directory @base under every root of @env, where it is empty
+ * (after the last client's cg_destroy). */
+void cg_remove_base(const struct cg_env *env, const char *base);
+
 /* Undo /proc/PID/mountinfo's octal escapes (\040 for a space) in @s, in
  * place.  Async-signal-safe. */
 void cg_unescape_mountinfo(char *s);

@@ -929,6 +929,8 @@ void supervisor_stop(void)
 	for (int i = 0; i < PENDING_MAX; i++)
 		if (S.pending[i].pidfd >= 0)
 			close(S.pending[i].pidfd);
+	if (S.cg_ok && S.n)
+		cg_remove_base(&S.env, S.cfg.cgroup_base);
 	free(S.c);
 	S.c = NULL;
 	S.n = 0;
