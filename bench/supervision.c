@@ -282,12 +282,16 @@ static int pump(ward_client *c, struct seen *s, int want_all, int timeout_ms)
 	}
 }
 
-static ward_client *client(void)
+/* Connect (waiting for wardd), resume after @after if not 0 (*@res: what
+ * ward_client_resume said), subscribe to open. */
+static ward_client *client(uint64_t after, int *res)
 {
 	ward_client *c = NULL;
 	for (long t0 = fc_now_ms(); fc_now_ms() - t0 < 10000; usleep(20000))
 		if (ward_client_new(&c, "bench-resume") == 0)
 			break;
+	if (c && after)
+		*res = ward_client_resume(c, after);
 	uint32_t t = WARD_EV_OPEN;
 	if (!c || ward_client_subscribe(c, &t, 1))
 		return NULL;
@@ -314,7 +318,8 @@ static int restart_run(int rate, int down_ms, int run, long *down, long *achieve
 	snprintf(l.prefix, sizeof(l.prefix), "r%d-%d-", rate, run);
 	struct seen s = {.prefix = l.prefix, .n = l.n};
 	s.got = calloc((size_t)l.n, 1);
-	ward_client *c = client();
+	int res = 0;
+	ward_client *c = client(0, &res);
 	if (!c)
 		return -1;
 	long t_load = fc_now_ms();
@@ -329,9 +334,8 @@ static int restart_run(int rate, int down_ms, int run, long *down, long *achieve
 	if (harness_restart_wardd())
 		return -1;
 	*down = fc_now_ms() - t_kill;
-	c = client();
-	int res = c ? ward_client_resume(c, s.last) : -1;
-	if (res < 0)
+	c = client(s.last, &res);
+	if (!c || res < 0)
 		return -1;
 	if (res == 1)
 		fprintf(stderr, "rate %d: the journal no longer held everything after global_seq %llu\n", rate,

@@ -104,6 +104,7 @@ struct client {
 	const char *doomed;      /* to be dropped at the end of the turn, and why */
 	/* resuming: copied from the journal, not live, until caught up */
 	int replaying;
+	int resumed;             /* RESUME was asked (once per connection) */
 	uint64_t jpos;           /* its next journal position */
 	uint64_t replayed;       /* records it got from the journal */
 };
@@ -129,6 +130,7 @@ static struct {
 	 * recorded until they are back (so their events are journaled) */
 	uint64_t inherited_mask;
 	long inherited_until;  /* monotonic s */
+	uint64_t held_mask;    /* broker_hold_mask() */
 	int shutting_down;
 	struct broker_auth_cfg auth;
 	long cache_cleared;    /* monotonic ms of the last CLEAR_CACHE */
@@ -230,7 +232,7 @@ static void recompute_mask(void)
 			m |= B.clients[i]->mask;
 			a |= B.clients[i]->auth_mask;
 		}
-	m |= B.inherited_mask;
+	m |= B.inherited_mask | B.held_mask;
 	if (m != B.mask) {
 		B.mask = m;
 		if (B.on_mask)
@@ -299,7 +301,7 @@ static void client_free(struct client *c, const char *why)
 		client_log("client %u (%s, pid %d) disconnected: %s", c->id, c->name, (int)c->pid, why);
 	if (c->welcomed && c->ent.manifest[0] && B.on_gone) {
 		struct broker_conn_stats st = {.delivered = c->delivered, .lost = c->lost, .verdicts = c->answered,
-					       .deadlines_missed = c->missed, .muted = c->muted};
+					       .deadlines_missed = c->missed, .muted = c->muted, .mask = c->mask};
 		B.on_gone(c->ent.manifest, c->id, c->pid, why, c->misbehaved, &st);
 	}
 	if (c->pidfd >= 0)
@@ -459,6 +461,14 @@ static void accept_clients(void)
 	}
 }
 
+void broker_hold_mask(uint64_t mask)
+{
+	if (mask == B.held_mask)
+		return;
+	B.held_mask = mask;
+	recompute_mask();
+}
+
 void broker_inherit_mask(uint64_t mask, unsigned grace_s)
 {
 	B.inherited_mask = mask;
@@ -614,7 +624,10 @@ static const char *finish_hello(struct client *c, int err, const struct broker_e
 			   (unsigned)c->uid, err == -EACCES ? "no manifest names this process" :
 			   err == -EPERM ? "its manifest is quarantined or disabled" : strerror(-err));
 		(void)reply(c, err);
-		return err == -EACCES ? "not registered" : "refused";
+		/* a refusal, not a fault of the client's: not counted as a bad
+		 * message; it goes at the end of the turn */
+		c->doomed = err == -EACCES ? "not registered" : "refused";
+		return NULL;
 	}
 	c->ent = *ent;
 	c->ent.manifest[sizeof(c->ent.manifest) - 1] = '\0';
@@ -677,8 +690,10 @@ void broker_identified(uint32_t client_id, int err, const struct broker_entitlem
 	if (!err && !ent)
 		err = -EACCES;
 	const char *why = finish_hello(c, err, ent);
+	/* not freed here: this runs on the hash worker's event, and the
+	 * client's own socket event may still be in this turn's batch */
 	if (why)
-		client_free(c, why);
+		c->doomed = why;
 }
 
 static const char *on_subscribe(struct client *c, const void *body)
@@ -899,6 +914,11 @@ static const char *on_resume(struct client *c, const void *body)
 		return "RESUME before HELLO";
 	if (!journal_active())
 		return reply(c, -EOPNOTSUPP) ? "cannot send REPLY" : NULL;
+	/* once per connection (it walks the journal), and before any live
+	 * event: replayed events must come before every new one */
+	if (c->resumed || c->delivered)
+		return reply(c, c->resumed ? -EALREADY : -EBUSY) ? "cannot send REPLY" : NULL;
+	c->resumed = 1;
 	uint64_t pos;
 	int missed = journal_find(m->after_global_seq, &pos);
 	c->jpos = pos;
@@ -989,6 +1009,8 @@ static void close_elsewhere(int fd)
 
 static void client_readable(struct client *c, uint32_t events)
 {
+	if (c->doomed)
+		return; /* going at the end of this turn: nothing more from it */
 	static uint8_t buf[WARD_MSG_MAX];
 	for (int i = 0; i < 16; i++) { /* bounded: one client cannot monopolise wardd */
 		struct iovec iov = {buf, sizeof(buf)};
@@ -1099,6 +1121,7 @@ void broker_deliver(uint32_t type, void *rec, size_t size)
 			/* dropped at the end of the turn: freeing it here would
 			 * settle AUTH requests under the feet of whoever is
 			 * delivering (auth.c's loops) */
+			c->misbehaved = 1;
 			c->doomed = "corrupt ring tail";
 			continue;
 		}
@@ -1117,6 +1140,8 @@ void broker_deliver(uint32_t type, void *rec, size_t size)
  * this turn; live delivery starts again once it has caught up. */
 static void replay(struct client *c)
 {
+	if (!c->mask)
+		return; /* resumed before subscribing: starts with the subscription */
 	for (int k = 0; k < REPLAY_PER_TURN; k++) {
 		uint64_t before = c->jpos;
 		bool skipped = false;
@@ -1124,6 +1149,7 @@ static void replay(struct client *c)
 		if (skipped) {
 			/* it fell so far behind that the journal dropped
 			 * records it had not had: a gap it will see */
+			c->seq++;
 			c->lost++;
 			atomic_store_explicit((_Atomic uint64_t *)&c->hdr->lost, c->lost, memory_order_relaxed);
 		}
@@ -1146,6 +1172,7 @@ static void replay(struct client *c)
 			break;
 		}
 		if (err) {
+			c->misbehaved = 1;
 			c->doomed = "corrupt ring tail";
 			break;
 		}
@@ -1159,10 +1186,8 @@ static void replay(struct client *c)
 void broker_flush(void)
 {
 	for (int i = 0; i < MAX_CLIENTS; i++)
-		if (B.clients[i] && B.clients[i]->doomed) {
-			B.clients[i]->misbehaved = 1;
+		if (B.clients[i] && B.clients[i]->doomed)
 			client_free(B.clients[i], B.clients[i]->doomed);
-		}
 	for (int i = 0; i < MAX_CLIENTS; i++) {
 		struct client *c = B.clients[i];
 		if (c && c->replaying && c->hdr && !c->doomed)
@@ -1187,7 +1212,7 @@ int broker_auth_voters(uint32_t type, struct auth_voter *v, int max)
 	int n = 0;
 	for (int i = 0; i < MAX_CLIENTS && n < max; i++) {
 		struct client *c = B.clients[i];
-		if (!c || !c->hdr || !((c->auth_mask >> type) & 1))
+		if (!c || !c->hdr || c->doomed || !((c->auth_mask >> type) & 1))
 			continue;
 		v[n].client_id = c->id;
 		v[n].pid = (uint32_t)c->pid;
@@ -1208,6 +1233,7 @@ int broker_send_to(uint32_t client_id, void *rec, size_t size)
 	r->seq = ++c->seq;
 	int err = ring_put(c, rec, (uint32_t)size);
 	if (err == -EPROTO) {
+		c->misbehaved = 1;
 		c->doomed = "corrupt ring tail"; /* see broker_deliver */
 		return -ENOENT;
 	}
@@ -1262,9 +1288,9 @@ int broker_strike(uint32_t client_id)
 void broker_disconnect(uint32_t client_id, const char *why)
 {
 	struct client *c = client_by_id(client_id);
-	if (c) {
+	if (c && !c->doomed) {
 		c->misbehaved = 1; /* auth.c: too many missed deadlines */
-		client_free(c, why);
+		c->doomed = why; /* freed at the end of the turn (broker_flush) */
 	}
 }
 
@@ -1290,8 +1316,8 @@ void broker_disconnect_manifest(const char *manifest, const char *why)
 {
 	for (int i = 0; i < MAX_CLIENTS; i++) {
 		struct client *c = B.clients[i];
-		if (c && c->welcomed && !strcmp(c->ent.manifest, manifest))
-			client_free(c, why);
+		if (c && c->welcomed && manifest[0] && !strcmp(c->ent.manifest, manifest) && !c->doomed)
+			c->doomed = why; /* freed at the end of the turn (broker_flush) */
 	}
 }
 

@@ -122,6 +122,7 @@ void broker_identified(uint32_t client_id, int err, const struct broker_entitlem
  * it ends. */
 struct broker_conn_stats {
 	uint64_t delivered, lost, verdicts, deadlines_missed, muted;
+	uint64_t mask; /* its NOTIFY subscription when it ended */
 };
 /* A connection of manifest @manifest ended (@why: the reason, NULL on a
  * clean close; @misbehaved: wardd dropped it for breaking the protocol or
@@ -129,6 +130,10 @@ struct broker_conn_stats {
 typedef void (*broker_gone_fn)(const char *manifest, uint32_t client_id, pid_t pid, const char *why,
 			       int misbehaved, const struct broker_conn_stats *st);
 void broker_set_gone_fn(broker_gone_fn fn);
+/* Event types to keep subscribed (so journaled) though no connection asks
+ * for them now: the subscriptions of supervised clients that are being
+ * restarted, so that they can resume without a gap. */
+void broker_hold_mask(uint64_t mask);
 /* Sum of the live connections of @manifest (their number is returned). */
 int broker_manifest_stats(const char *manifest, struct broker_conn_stats *st);
 /* Disconnect every connection of @manifest (quarantine). */

@@ -675,6 +675,25 @@ int cg_kill(const struct ward_cgroup *cg)
 	return -EBUSY;
 }
 
+int cg_kill_nowait(const struct ward_cgroup *cg)
+{
+	const char *v1[] = {cg->pids, cg->memory, cg->cpu};
+	if (cg->v2[0] && write_file(cg->v2, "cgroup.kill", "1") == 0)
+		return 0;
+	/* no cgroup.kill: one SIGKILL to each process there now */
+	int live = 0;
+	if (cg->v2[0]) {
+		int n = procs_each(cg->v2, kill_one, NULL);
+		live += n > 0 ? n : 0;
+	}
+	for (size_t i = 0; i < sizeof(v1) / sizeof(v1[0]); i++)
+		if (v1[i][0]) {
+			int n = procs_each(v1[i], kill_one, NULL);
+			live += n > 0 ? n : 0;
+		}
+	return live;
+}
+
 int cg_destroy(const struct ward_cgroup *cg)
 {
 	const char *dirs[] = {cg->v2, cg->memory, cg->cpu, cg->pids};

@@ -162,6 +162,11 @@ const char *cg_v2_relative(const struct cg_env *env, const struct ward_cgroup *c
  * 0, -ENOENT (no such process, or no v2 line), -ENAMETOOLONG, or -errno. */
 int cg_of_pid(pid_t pid, char *out, size_t len);
 
+/* As cg_kill, without waiting: cgroup.kill, or else one SIGKILL to every
+ * process there now.  For an event loop, which learns of the deaths from
+ * pidfds.  Returns 0 (cgroup.kill written) or how many were signalled. */
+int cg_kill_nowait(const struct ward_cgroup *cg);
+
 /* Remove the directory @base under every root of @env, where it is empty
  * (after the last client's cg_destroy). */
 void cg_remove_base(const struct cg_env *env, const char *base);

@@ -31,6 +31,7 @@ struct jhdr {
 	uint64_t mask;     /* the subscribed types, as the last wardd recorded them */
 	uint64_t created;  /* CLOCK_REALTIME s, for the status */
 	uint64_t dropped_seq; /* global_seq of the newest record dropped to make room */
+	uint64_t seq_hwm;     /* the highest global_seq wardd gave anything (AUTH too) */
 };
 
 static struct {
@@ -148,6 +149,17 @@ uint64_t journal_last_seq(void)
 	return J.h ? J.h->last_seq : 0;
 }
 
+void journal_note_seq(uint64_t seq)
+{
+	if (J.h && seq > J.h->seq_hwm)
+		J.h->seq_hwm = seq;
+}
+
+uint64_t journal_seq_hwm(void)
+{
+	return J.h ? (J.h->seq_hwm > J.h->last_seq ? J.h->seq_hwm : J.h->last_seq) : 0;
+}
+
 uint64_t journal_saved_mask(void)
 {
 	return J.h && J.continued ? J.h->mask : 0;
@@ -255,8 +267,9 @@ const struct ward_rec *journal_next(uint64_t *pos, bool *skipped)
 int journal_find(uint64_t after, uint64_t *pos)
 {
 	uint64_t p = J.h ? J.h->tail : 0;
-	/* a record newer than @after was dropped to make room: lost */
-	int missed = J.h && J.h->dropped_seq > after;
+	/* a record newer than @after was dropped to make room, or @after is
+	 * beyond anything this journal numbered (a new journal): lost */
+	int missed = J.h && (J.h->dropped_seq > after || after > journal_seq_hwm());
 	for (;;) {
 		uint64_t here = p;
 		const struct ward_rec *r = journal_next(&p, NULL);
@@ -265,6 +278,17 @@ int journal_find(uint64_t after, uint64_t *pos)
 			return missed;
 		}
 	}
+}
+
+void journal_check(void)
+{
+	struct stat st;
+	if (!J.h || (fstat(J.fd, &st) == 0 && (uint64_t)st.st_size == HDR_SIZE + J.size))
+		return;
+	/* truncate(2) raises no permission event: a shorter file would turn
+	 * the next append into SIGBUS */
+	log_warnx("journal %s changed size behind wardd's back: journaling stopped", J.path);
+	journal_close(false);
 }
 
 void journal_status(struct json_object *o)

@@ -46,6 +46,11 @@ bool journal_active(void);
 bool journal_continued(void);
 /* The global_seq of the newest record (0 when empty). */
 uint64_t journal_last_seq(void);
+/* The highest global_seq ever given (also to records never journaled, such
+ * as AUTH requests): a restarted wardd goes on after it, so no global_seq
+ * is given twice. */
+void journal_note_seq(uint64_t seq);
+uint64_t journal_seq_hwm(void);
 /* The event types the previous wardd's clients had subscribed to, as it
  * last recorded them; and recording the current ones. */
 uint64_t journal_saved_mask(void);
@@ -67,6 +72,9 @@ int journal_find(uint64_t after, uint64_t *pos);
  * first and *@skipped set to true (else left alone). */
 const struct ward_rec *journal_next(uint64_t *pos, bool *skipped);
 
+/* Once a second: stop journaling if the file was truncated (which no
+ * permission event can refuse) rather than die of SIGBUS. */
+void journal_check(void);
 /* Counters for `ward status`. */
 void journal_status(struct json_object *o);
 /* Unmap and close; with @remove, delete the file (a clean stop). */

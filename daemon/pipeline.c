@@ -18,6 +18,7 @@
 #include "events.h"
 #include "hashcache.h"
 #include "log.h"
+#include "journal.h"
 #include "pipeline.h"
 #include "protect.h"
 #include "proctable.h"
@@ -192,6 +193,7 @@ void pipeline_stamp(void *rec, uint64_t realtime_ns)
 {
 	struct ward_rec *r = rec;
 	r->global_seq = ++global_seq;
+	journal_note_seq(global_seq);
 	r->time_ns = realtime_ns;
 }
 
@@ -656,6 +658,7 @@ static void on_record(void *data, size_t size)
 		if (n) {
 			struct ward_rec *r = (struct ward_rec *)recbuf;
 			r->global_seq = ++global_seq;
+			journal_note_seq(global_seq);
 			/* unsigned: wraps rather than overflows on a nonsense ktime */
 			r->time_ns = k.h->ktime + (uint64_t)boot_to_real_ns;
 			if (park) {

@@ -49,6 +49,7 @@ static struct {
 	uint64_t denied, unknown_intent, allowed_reads, tamper_calls, mark_errors;
 	pid_t self;
 	int (*is_client)(pid_t pid);
+	int warned;
 } P = {.fan_fd = -1};
 
 void protect_set_client_fn(int (*fn)(pid_t pid))
@@ -58,8 +59,25 @@ void protect_set_client_fn(int (*fn)(pid_t pid))
 
 void protect_add(const char *path)
 {
-	if (P.npaths < PROTECT_MAX_PATHS && path && path[0] == '/')
-		P.paths[P.npaths++] = strdup(path);
+	if (P.npaths >= PROTECT_MAX_PATHS || !path || path[0] != '/')
+		return;
+	/* marks are on files, not names: follow the links now (a library's
+	 * .so.0 is usually one) */
+	char real[PATH_MAX];
+	P.paths[P.npaths++] = strdup(realpath(path, real) ? real : path);
+}
+
+static void mark_file(const char *path)
+{
+	struct stat st;
+	if (P.nfiles >= PROTECT_MAX_FILES || lstat(path, &st) || !S_ISREG(st.st_mode))
+		return;
+	if (fanotify_mark(P.fan_fd, FAN_MARK_ADD, FAN_OPEN_PERM, AT_FDCWD, path)) {
+		P.mark_errors++;
+		log_warn("self-protection: mark %s", path);
+		return;
+	}
+	P.files[P.nfiles++] = (struct obj){st.st_dev, st.st_ino};
 }
 
 static void mark_dir(const char *path, int depth)
@@ -84,10 +102,14 @@ static void mark_dir(const char *path, int depth)
 	struct dirent *e;
 	char sub[PATH_MAX];
 	while ((e = readdir(d)) && P.ndirs < PROTECT_MAX_DIRS) {
-		if (e->d_type != DT_DIR || !strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 			continue;
-		if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name) < sizeof(sub))
+		if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name) >= sizeof(sub))
+			continue;
+		if (e->d_type == DT_DIR)
 			mark_dir(sub, depth + 1);
+		else if (e->d_type == DT_REG)
+			mark_file(sub); /* by inode too: a hard link elsewhere is the same file */
 	}
 	closedir(d);
 }
@@ -102,19 +124,19 @@ int protect_start(int fan_fd)
 	P.ndirs = 0;
 	for (int i = 0; i < P.npaths; i++) {
 		struct stat st;
-		if (lstat(P.paths[i], &st))
-			continue; /* not there (yet): nothing to protect */
-		if (S_ISDIR(st.st_mode)) {
-			mark_dir(P.paths[i], 0);
-		} else if (S_ISREG(st.st_mode) && P.nfiles < PROTECT_MAX_FILES) {
-			if (fanotify_mark(fan_fd, FAN_MARK_ADD, FAN_OPEN_PERM, AT_FDCWD, P.paths[i])) {
-				P.mark_errors++;
-				log_warn("self-protection: mark %s", P.paths[i]);
-				continue;
-			}
-			P.files[P.nfiles++] = (struct obj){st.st_dev, st.st_ino};
+		if (lstat(P.paths[i], &st)) {
+			if (!P.warned)
+				log_warnx("self-protection: %s does not exist: nothing to protect there", P.paths[i]);
+			continue;
 		}
+		if (S_ISDIR(st.st_mode))
+			mark_dir(P.paths[i], 0);
+		else if (S_ISREG(st.st_mode))
+			mark_file(P.paths[i]);
+		else if (!P.warned)
+			log_warnx("self-protection: %s is neither a file nor a directory: not protected", P.paths[i]);
 	}
+	P.warned = 1; /* re-marking after a flush says nothing new */
 	return P.nfiles + P.ndirs;
 }
 
@@ -188,14 +210,12 @@ static int thread_intent(pid_t pid, const char *tid)
 	case SYS_open_by_handle_at:
 		flags = a[2];
 		break;
-	case SYS_openat2: {
-		uint64_t f = 0;
-		struct iovec local = {&f, sizeof(f)}, remote = {(void *)(uintptr_t)a[2], sizeof(f)};
-		if (process_vm_readv(pid, &local, 1, &remote, 1, 0) != (ssize_t)sizeof(f))
-			return -1;
-		flags = f;
-		break;
-	}
+	case SYS_openat2:
+		/* its flags are in the caller's memory, which another thread
+		 * can rewrite after the kernel read them (and reading it could
+		 * block this thread on a page the caller controls): taken as a
+		 * write */
+		return 1;
 	default:
 		return -1;
 	}
@@ -212,9 +232,15 @@ int protect_write_intent(pid_t pid)
 	int any_read = 0, any_write = 0;
 	struct dirent *e;
 	int threads = 0;
-	while ((e = readdir(d)) && threads++ < 4096) {
+	while ((e = readdir(d))) {
 		if (e->d_name[0] < '0' || e->d_name[0] > '9')
 			continue;
+		/* bounded work on the main thread: a process with more threads
+		 * than this cannot be judged, and is refused (fail-closed) */
+		if (++threads > PROTECT_MAX_THREADS) {
+			any_read = any_write = 0;
+			break;
+		}
 		int k = thread_intent(pid, e->d_name);
 		any_write |= k == 1;
 		any_read |= k == 0;

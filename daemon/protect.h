@@ -29,6 +29,7 @@ struct json_object;
 #define PROTECT_MAX_PATHS 64
 #define PROTECT_MAX_DIRS 256  /* directories marked, subdirectories included */
 #define PROTECT_MAX_FILES 1024 /* files marked one by one */
+#define PROTECT_MAX_THREADS 64 /* threads of an opener looked at, at most */
 
 /* Add @path (a file, or a directory: the files in it and in its
  * subdirectories, as they are now) to what is protected.  Before

@@ -73,6 +73,8 @@ struct tag {
 
 struct sclient {
 	const struct ward_manifest *m;
+	gid_t gid;              /* its user's primary group, looked up at start */
+	char exe[PATH_MAX];     /* its executable, symbolic links resolved */
 	enum sstate state;
 	char reason[192];
 	pid_t pid;
@@ -92,6 +94,7 @@ struct sclient {
 	char kill_why[96];      /* wardd killed it: why (counts as a crash) */
 	uint64_t cookie;        /* verifying: our hash job */
 	struct broker_conn_stats past; /* connections that ended */
+	uint64_t last_mask;     /* its last NOTIFY subscription, held while it restarts */
 	unsigned connections;
 	char logbuf[LOG_LINE_MAX + 1];
 	size_t loglen;
@@ -165,6 +168,20 @@ static void emit(struct sclient *c, const char *why)
 	broker_deliver(WARD_EV_CLIENT_STATE, buf, n);
 }
 
+/* While a client is on its way back, its last subscription stays: the
+ * events it would have had are journaled, and it can resume from them.
+ * Released when it is not coming back (quarantined, exited, failed). */
+static void update_hold(void)
+{
+	uint64_t m = 0;
+	for (size_t i = 0; i < S.n; i++) {
+		enum sstate st = S.c[i].state;
+		if (st == S_VERIFYING || st == S_STARTING || st == S_RUNNING || st == S_BACKOFF)
+			m |= S.c[i].last_mask;
+	}
+	broker_hold_mask(m);
+}
+
 static void set_state(struct sclient *c, enum sstate st, const char *fmt, ...) WARDD_PRINTF(3, 4);
 static void set_state(struct sclient *c, enum sstate st, const char *fmt, ...)
 {
@@ -181,6 +198,7 @@ static void set_state(struct sclient *c, enum sstate st, const char *fmt, ...)
 	else
 		log_info("client %s: %s%s%s", c->m->name, state_names[st], c->reason[0] ? ": " : "", c->reason);
 	emit(c, c->reason);
+	update_hold();
 }
 
 /* ---- descriptors ---- */
@@ -271,16 +289,22 @@ static int make_dirs(const char *path, uid_t uid, gid_t gid, mode_t mode)
 	}
 	if (mkdir(tmp, mode) && errno != EEXIST)
 		return -errno;
+	/* by descriptor, never following a link: whoever can write the
+	 * parent must not turn wardd's chown onto another file (opening a
+	 * directory raises no permission event: no mark asks FAN_ONDIR) */
+	int fd = open(tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ELOOP ? -ENOTDIR : -errno;
 	struct stat st;
-	if (lstat(tmp, &st))
-		return -errno;
-	if (!S_ISDIR(st.st_mode))
-		return -ENOTDIR; /* a symbolic link included: never followed */
-	if ((st.st_uid != uid || st.st_gid != gid) && chown(tmp, uid, gid))
-		return -errno;
-	if ((st.st_mode & 07777) != mode && chmod(tmp, mode))
-		return -errno;
-	return 0;
+	int r = 0;
+	if (fstat(fd, &st))
+		r = -errno;
+	else if ((st.st_uid != uid || st.st_gid != gid) && fchown(fd, uid, gid))
+		r = -errno;
+	else if ((st.st_mode & 07777) != mode && fchmod(fd, mode))
+		r = -errno;
+	close(fd);
+	return r;
 }
 
 static void crash(struct sclient *c, const char *what);
@@ -290,16 +314,9 @@ static void spawn(struct sclient *c)
 	const struct ward_manifest *m = c->m;
 	char err[256] = "";
 	int r;
-	gid_t gid = (gid_t)m->uid;
-	gid_t groups[64];
-	int ngroups = 0;
-	struct passwd *pw = getpwuid(m->uid);
-	if (pw) {
-		gid = pw->pw_gid;
-		ngroups = (int)(sizeof(groups) / sizeof(groups[0]));
-		if (getgrouplist(pw->pw_name, gid, groups, &ngroups) < 0)
-			ngroups = 0; /* more than 64: none but the primary */
-	}
+	/* looked up at start: the user database is files this thread must
+	 * not open once AUTH marks exist (it would wait on itself) */
+	gid_t gid = c->gid;
 	if (!S.cg_ok) {
 		set_state(c, S_FAILED, "no cgroups: its limits cannot be enforced");
 		c->start_at_ms = now_ms() + m->restart.backoff_max_ms;
@@ -313,15 +330,16 @@ static void spawn(struct sclient *c)
 		return;
 	}
 	c->cg_made = 1;
-	/* leftovers of an earlier run (a wardd that was killed) go first */
-	cg_kill(&c->cg);
+	/* leftovers of an earlier run (a wardd that was killed) go first;
+	 * cgroup.kill takes them even as the new one starts */
+	cg_kill_nowait(&c->cg);
 	if ((r = make_dirs(m->state_dir, m->uid, gid, 0700)) || (r = make_dirs(m->content_dir, 0, 0, 0755))) {
 		set_state(c, S_FAILED, "its directories: %s", strerror(-r));
 		c->start_at_ms = now_ms() + m->restart.backoff_max_ms;
 		return;
 	}
 	char *argv[MANIFEST_ARGS_MAX + 2];
-	argv[0] = m->executable;
+	argv[0] = c->exe;
 	for (size_t i = 0; i < m->nargs; i++)
 		argv[i + 1] = m->args[i];
 	argv[m->nargs + 1] = NULL;
@@ -341,8 +359,10 @@ static void spawn(struct sclient *c)
 	const char *runtime_ro[] = {S.cfg.runtime_dir, NULL};
 	(void)runtime_ro;
 	struct sandbox_spec spec = {
-		.executable = m->executable, .argv = argv, .envp = envp,
-		.uid = m->uid, .gid = gid, .groups = groups, .ngroups = (size_t)ngroups,
+		/* no supplementary groups: the user's (docker, say) could give
+		 * the client more than its manifest */
+		.executable = c->exe, .argv = argv, .envp = envp,
+		.uid = m->uid, .gid = gid, .groups = NULL, .ngroups = 0,
 		.content_dir = m->content_dir, .state_dir = m->state_dir, .ro_paths = NULL,
 		.open_files = m->limits.open_files, .cg = &c->cg,
 		.stdout_fd = logp[1], .stderr_fd = logp[1],
@@ -383,7 +403,7 @@ static void verify_and_start(struct sclient *c)
 	const struct ward_manifest *m = c->m;
 	struct stat st;
 	uint8_t d[HASHCACHE_DIGEST_LEN];
-	if (stat(m->executable, &st) || !S_ISREG(st.st_mode)) {
+	if (stat(c->exe, &st) || !S_ISREG(st.st_mode)) {
 		set_state(c, S_FAILED, "executable %s: %s", m->executable,
 			  errno ? strerror(errno) : "not a regular file");
 		c->start_at_ms = now_ms() + m->restart.backoff_max_ms;
@@ -400,7 +420,7 @@ static void verify_and_start(struct sclient *c)
 		return;
 	}
 	c->cookie = SUP_COOKIE | ++S.next_cookie;
-	int r = hashcache_submit_path(m->executable, st.st_dev, st.st_ino, c->cookie);
+	int r = hashcache_submit_path(c->exe, st.st_dev, st.st_ino, c->cookie);
 	if (r) {
 		c->cookie = 0;
 		set_state(c, S_BACKOFF, "cannot hash the executable now: %s", strerror(-r));
@@ -429,7 +449,7 @@ static void quarantine(struct sclient *c, const char *last)
 	 * subscriptions (their pending requests take its defaults now) */
 	broker_disconnect_manifest(c->m->name, "quarantined");
 	if (c->cg_made)
-		cg_kill(&c->cg);
+		cg_kill_nowait(&c->cg);
 	set_state(c, S_QUARANTINED, "%u crashes within %u s (last: %s)", c->m->restart.quarantine_after,
 		  c->m->restart.quarantine_window_s, last);
 }
@@ -469,7 +489,7 @@ static void reaped(struct sclient *c, const siginfo_t *si)
 	unwatch(&c->logfd);
 	/* whatever it forked goes with it: a restart starts clean */
 	if (c->cg_made)
-		cg_kill(&c->cg);
+		cg_kill_nowait(&c->cg);
 	c->last_code = si->si_code == CLD_EXITED ? si->si_status : -1;
 	c->last_signal = si->si_code == CLD_EXITED ? 0 : si->si_status;
 	if (c->kill_why[0]) {
@@ -510,7 +530,7 @@ static void kill_client(struct sclient *c, const char *why)
 		snprintf(c->kill_why, sizeof(c->kill_why), "%s", why);
 	log_warnx("client %s: killing it: %s", c->m->name, why);
 	if (c->cg_made)
-		cg_kill(&c->cg);
+		cg_kill_nowait(&c->cg);
 	else if (c->pidfd >= 0)
 		syscall(SYS_pidfd_send_signal, c->pidfd, SIGKILL, NULL, 0);
 }
@@ -685,7 +705,7 @@ int supervisor_identify(uint32_t client_id, pid_t pid, uid_t uid, int pidfd, str
 	exe[n] = '\0';
 	/* 2. otherwise its user and executable */
 	for (size_t i = 0; !c && i < S.n; i++)
-		if (S.c[i].m->uid == uid && strcmp(S.c[i].m->executable, exe) == 0)
+		if (S.c[i].m->uid == uid && strcmp(S.c[i].exe, exe) == 0)
 			c = &S.c[i];
 	if (!c) {
 		if (uid == 0)
@@ -693,7 +713,7 @@ int supervisor_identify(uint32_t client_id, pid_t pid, uid_t uid, int pidfd, str
 		S.refused_unregistered++;
 		return -EACCES;
 	}
-	if (strcmp(c->m->executable, exe)) {
+	if (strcmp(c->exe, exe)) {
 		/* in the client's cgroup, but running something else */
 		S.refused_unregistered++;
 		return -EACCES;
@@ -737,7 +757,7 @@ int supervisor_identify(uint32_t client_id, pid_t pid, uid_t uid, int pidfd, str
 void supervisor_conn_gone(const char *manifest, uint32_t client_id, pid_t pid, const char *why, int misbehaved,
 			  const struct broker_conn_stats *st)
 {
-	(void)client_id, (void)pid;
+	(void)client_id;
 	struct sclient *c = by_name(manifest, strlen(manifest));
 	if (!c)
 		return;
@@ -746,9 +766,17 @@ void supervisor_conn_gone(const char *manifest, uint32_t client_id, pid_t pid, c
 	c->past.verdicts += st->verdicts;
 	c->past.deadlines_missed += st->deadlines_missed;
 	c->past.muted += st->muted;
+	if (st->mask) {
+		c->last_mask = st->mask;
+		update_hold();
+	}
 	/* A client that broke the protocol or stopped answering is not left
-	 * half-alive: it is restarted clean (or quarantined). */
-	if (misbehaved)
+	 * half-alive: it is restarted clean (or quarantined).  Only when the
+	 * connection was the supervised process's own (in its cgroup): a copy
+	 * started by hand does not cost the supervised one a crash. */
+	char cg[512], want[512];
+	snprintf(want, sizeof(want), "/%s/%s", S.cfg.cgroup_base, c->m->name);
+	if (misbehaved && pid > 0 && cg_of_pid(pid, cg, sizeof(cg)) == 0 && !strcmp(cg, want))
 		kill_client(c, why ? why : "misbehaved");
 }
 
@@ -764,7 +792,7 @@ void supervisor_protect_paths(void)
 {
 	protect_add(S.cfg.clients_dir);
 	for (size_t i = 0; i < S.n; i++) {
-		protect_add(S.c[i].m->executable);
+		protect_add(S.c[i].exe);
 		protect_add(S.c[i].m->content_dir);
 	}
 }
@@ -810,6 +838,13 @@ int supervisor_init(int epfd, const struct supervisor_cfg *cfg)
 		c->crash_ms = calloc(c->m->restart.quarantine_after, sizeof(uint64_t));
 		if (!c->crash_ms)
 			return -ENOMEM;
+		/* Now, before any mark: the user database and the file system
+		 * are read here once, never from the main loop. */
+		struct passwd *pw = getpwuid(c->m->uid);
+		c->gid = pw ? pw->pw_gid : (gid_t)c->m->uid;
+		/* /proc/PID/exe names the file, links resolved: compare that */
+		if (!realpath(c->m->executable, c->exe))
+			snprintf(c->exe, sizeof(c->exe), "%s", c->m->executable);
 	}
 	log_info("%zu client manifests loaded from %s (%u skipped); cgroups: %s; landlock ABI %d; seccomp %s",
 		 S.n, S.cfg.clients_dir, S.manifest_errors,
@@ -817,10 +852,19 @@ int supervisor_init(int epfd, const struct supervisor_cfg *cfg)
 		 S.sbx.landlock_abi, S.sbx.seccomp ? "yes" : "no");
 	for (size_t i = 0; i < S.n; i++) {
 		struct sclient *c = &S.c[i];
-		if (!c->m->enabled)
+		size_t ls = strlen(c->m->state_dir), lc = strlen(c->m->content_dir);
+		if (!c->m->enabled) {
 			set_state(c, S_DISABLED, "enabled: false in its manifest");
-		else
+		} else if ((!strncmp(c->m->content_dir, c->m->state_dir, ls) &&
+			    (c->m->content_dir[ls] == '/' || !c->m->content_dir[ls])) ||
+			   (!strncmp(c->m->state_dir, c->m->content_dir, lc) && c->m->state_dir[lc] == '/')) {
+			/* the client writes its state directory: it must not
+			 * hold (or be) the directory wardd keeps read-only */
+			set_state(c, S_FAILED, "content_dir and state_dir must not be inside one another");
+			c->start_at_ms = UINT64_MAX;
+		} else {
 			verify_and_start(c);
+		}
 	}
 	return 0;
 }
@@ -912,11 +956,13 @@ void supervisor_stop(void)
 	for (size_t i = 0; i < S.n; i++) {
 		struct sclient *c = &S.c[i];
 		if (c->cg_made) {
-			cg_kill(&c->cg);
-			if (c->pidfd >= 0) {
+			cg_kill(&c->cg); /* waits, bounded (2 s) */
+			for (int k = 0; c->pidfd >= 0 && k < 100; k++) {
 				siginfo_t si;
-				/* SIGKILLed just now: the wait is short */
-				waitid((idtype_t)3, (id_t)c->pidfd, &si, WEXITED);
+				memset(&si, 0, sizeof(si));
+				if (waitid((idtype_t)3, (id_t)c->pidfd, &si, WEXITED | WNOHANG) == 0 && si.si_pid)
+					break;
+				usleep(10000);
 			}
 			for (int k = 0; k < 50 && cg_destroy(&c->cg) == -EBUSY; k++)
 				usleep(10000);

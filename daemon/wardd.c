@@ -417,6 +417,7 @@ static void run(int epfd, int sfd)
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec - last_sync.tv_sec >= 1) {
 			pipeline_sync_clock();
+			journal_check();
 			broker_tick();
 			if (++ticks % 30 == 0)
 				proctable_sweep();
@@ -505,7 +506,7 @@ int main(int argc, char **argv)
 		if ((err = journal_open(jpath, (uint64_t)opt.journal_mb << 20)))
 			log_warnx("no journal (%s): clients cannot resume", strerror(-err));
 		else if (journal_continued())
-			pipeline_set_global_seq(journal_last_seq());
+			pipeline_set_global_seq(journal_seq_hwm());
 	}
 	broker_set_identify_fn(supervisor_identify);
 	broker_set_gone_fn(supervisor_conn_gone);

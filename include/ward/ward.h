@@ -237,11 +237,17 @@ int ward_client_stats(const ward_client *c, struct ward_client_stats *st);
  * last event it finished with (ward_event_global_seq(); a client that must
  * survive its own restart keeps it on disk).  Events may come twice
  * (at-least-once); none is lost within the journal's bound.
- * Call after ward_client_subscribe(); the events arrive through
- * ward_client_next()/ward_client_dispatch() with new seq numbers.
- * Returns 0, 1 when the journal no longer held some of the events (they
- * are lost: the first event delivered shows where it resumes), -EOPNOTSUPP
- * when wardd keeps no journal, -EPIPE, or another negative errno.
+ * Call it once, right after ward_client_new() and before
+ * ward_client_subscribe(): replay starts with the subscription, and no new
+ * event reaches the client before the replay has caught up.  The events
+ * arrive through ward_client_next()/ward_client_dispatch() with new seq
+ * numbers.
+ * Returns 0, 1 when the journal no longer held some of the events, or
+ * never numbered @after_global_seq (a journal started afresh): they are
+ * lost, and the first event delivered shows where it resumes;
+ * -EOPNOTSUPP when wardd keeps no journal, -EALREADY on a second call,
+ * -EBUSY once events have been delivered on this connection, -EPIPE, or
+ * another negative errno.
  * (LIBWARD_0.3)
  */
 int ward_client_resume(ward_client *c, uint64_t after_global_seq);

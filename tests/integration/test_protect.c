@@ -104,7 +104,15 @@ static void t_write_denied(void **state)
 	assert_int_equal(attempt(pfile, O_WRONLY, 0), EPERM);                   /* in a protected dir */
 	/* reading is fine */
 	assert_int_equal(attempt(file, O_RDONLY, 0), 0);
-	assert_int_equal(attempt(pfile, O_RDONLY, 1), 0);
+	assert_int_equal(attempt(pfile, O_RDONLY, 0), 0);
+	/* openat2's flags live in the caller's memory: not trusted, refused */
+	assert_int_equal(attempt(pfile, O_RDONLY, 1), EPERM);
+	/* a hard link elsewhere is the same file: still refused */
+	char hl[160];
+	snprintf(hl, sizeof(hl), "%s/hardlink", dir);
+	assert_int_equal(link(pfile, hl) == 0 ? 0 : errno, 0);
+	assert_int_equal(attempt(hl, O_WRONLY, 0), EPERM);
+	unlink(hl);
 	/* and the content is unchanged */
 	char buf[16] = "";
 	FILE *f = fopen(file, "r");

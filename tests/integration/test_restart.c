@@ -129,10 +129,13 @@ static int read_until(ward_client *c, struct seen *s, int from, int until, int t
 	}
 }
 
-static ward_client *open_client(void)
+/* Connect, resume after @after (unless 0), subscribe to open. */
+static ward_client *open_client(uint64_t after, int want_resume)
 {
 	ward_client *c = NULL;
 	assert_int_equal(ward_client_new(&c, "resumer"), 0);
+	if (after)
+		assert_int_equal(ward_client_resume(c, after), want_resume);
 	uint32_t t = WARD_EV_OPEN;
 	assert_int_equal(ward_client_subscribe(c, &t, 1), 0);
 	return c;
@@ -143,7 +146,7 @@ static void t_resume(void **state)
 	(void)state;
 	struct seen s = {.prefix = "a-", .max = 200};
 	s.got = calloc(200, 1);
-	ward_client *c = open_client();
+	ward_client *c = open_client(0, 0);
 	struct load l = {.prefix = "a-", .first = 0, .n = 100};
 	int st;
 	assert_true(run_child(load_fn, &l, &st) > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
@@ -157,8 +160,9 @@ static void t_resume(void **state)
 			last_k = k;
 	l = (struct load){.prefix = "a-", .first = 100, .n = 100};
 	assert_true(run_child(load_fn, &l, &st) > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	c = open_client();
-	assert_int_equal(ward_client_resume(c, last), 0);
+	c = open_client(last, 0);
+	/* once, and only before events: the contract */
+	assert_int_equal(ward_client_resume(c, last), -EALREADY);
 	assert_int_equal(read_until(c, &s, last_k + 1, 200, EVENT_TIMEOUT_MS), 1);
 	struct ward_client_stats cs;
 	ward_client_stats(c, &cs);
@@ -173,7 +177,7 @@ static void t_sigkill(void **state)
 	enum { N = 6000 };
 	struct seen s = {.prefix = "k-", .max = N};
 	s.got = calloc(N, 1);
-	ward_client *c = open_client();
+	ward_client *c = open_client(0, 0);
 	/* a steady 2000 opens a second for 3 s */
 	struct load l = {.prefix = "k-", .first = 0, .n = N, .per_ms = 2};
 	pid_t load = start_child(load_fn, &l);
@@ -189,9 +193,7 @@ static void t_sigkill(void **state)
 	usleep(500000); /* the load goes on with nobody reading the sensors */
 	assert_int_equal(harness_restart_wardd(), 0);
 	long back = now_ms();
-	c = open_client();
-	int res = ward_client_resume(c, s.last_gseq);
-	assert_int_equal(res, 0);
+	c = open_client(s.last_gseq, 0);
 	int status;
 	assert_int_equal(wait_child(load, &status), 0);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
