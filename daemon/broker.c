@@ -38,6 +38,9 @@
 
 #define MAX_CLIENTS 256
 #define MAX_CLIENTS_PER_UID 64   /* one user cannot take every slot */
+#define MAX_UNIDENTIFIED 32      /* connections not yet welcomed, all users together */
+#define MAX_CONNS_PER_MANIFEST 8 /* connections of one registered client */
+#define MANIFEST_RING_MAX_LOG2 26 /* a registered client's ring: at most 64 MiB */
 #define HELLO_TIMEOUT_S 5        /* a connection that never says HELLO is dropped */
 #define ACCEPT_PER_TURN 16       /* bounds the work one loop turn gives connections */
 #define SUBSCRIBE_PER_S 20       /* re-subscribing re-attaches sensors: not for free */
@@ -429,6 +432,15 @@ static void accept_clients(void)
 			refuse(fd, "too many clients of one user");
 			continue;
 		}
+		/* the socket is open to everyone: connections that have not
+		 * been identified yet must not crowd out the clients */
+		int unidentified = 0;
+		for (int i = 0; i < MAX_CLIENTS; i++)
+			unidentified += B.clients[i] && !B.clients[i]->welcomed;
+		if (unidentified >= MAX_UNIDENTIFIED) {
+			refuse(fd, "too many connections not yet identified");
+			continue;
+		}
 		struct client *c = calloc(1, sizeof(*c));
 		if (!c) {
 			refuse(fd, "out of memory");
@@ -631,9 +643,23 @@ static const char *finish_hello(struct client *c, int err, const struct broker_e
 	}
 	c->ent = *ent;
 	c->ent.manifest[sizeof(c->ent.manifest) - 1] = '\0';
-	if (c->ent.manifest[0])
-		sanitize_name(c->name, sizeof(c->name), c->ent.manifest);
 	uint64_t size = h->ring_size_log2 ? 1ull << h->ring_size_log2 : B.ring_bytes;
+	if (c->ent.manifest[0]) {
+		sanitize_name(c->name, sizeof(c->name), c->ent.manifest);
+		/* a registered client gets a bounded share of the connections
+		 * and of the ring memory, whatever it asks for */
+		int conns = 0;
+		for (int i = 0; i < MAX_CLIENTS; i++)
+			conns += B.clients[i] && B.clients[i]->welcomed && !strcmp(B.clients[i]->ent.manifest, c->ent.manifest);
+		if (conns >= MAX_CONNS_PER_MANIFEST) {
+			client_log("client %u (%s): already %d connections", c->id, c->name, conns);
+			(void)reply(c, -EBUSY);
+			c->doomed = "too many connections of its manifest";
+			return NULL;
+		}
+		if (size > (1ull << MANIFEST_RING_MAX_LOG2))
+			size = 1ull << MANIFEST_RING_MAX_LOG2;
+	}
 	if (B.ring_total + size > RING_TOTAL_MAX) {
 		client_log("client %u (%s): ring memory for all clients would exceed %llu MiB", c->id,
 			  c->name, RING_TOTAL_MAX >> 20);

@@ -174,8 +174,11 @@ struct ward_client_stats {
  * read NOTIFY events and the status (`ward events`, `ward status`).
  * Returns 0, or -ENOENT / -ECONNREFUSED when wardd is not running,
  * -EACCES when no manifest names the process (and it is not root), -EPERM
- * when its manifest is quarantined or disabled, -EPROTO on a protocol
- * mismatch, -ENOMEM, or another negative errno.
+ * when its manifest is quarantined or disabled, -EBUSY when its manifest
+ * already has 8 connections, -EAGAIN when wardd is busy identifying other
+ * processes (try again), -ESRCH when the process went away while wardd
+ * looked, -EPROTO on a protocol mismatch, -ENOMEM, or another negative
+ * errno.  A registered client's ring is at most 64 MiB.
  */
 int ward_client_new(ward_client **ret, const char *name);
 
