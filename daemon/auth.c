@@ -288,6 +288,13 @@ void auth_set_mask(uint64_t mask)
 	}
 	for (int i = 0; i < A.ntargets; i++)
 		mark_target(&A.targets[i], want);
+	/* a directory target that is also protected shares its inode mark:
+	 * removing AUTH bits above may have taken the protection's too */
+	for (int i = 0; i < A.ntargets; i++)
+		if (A.targets[i].flags == 0) {
+			protect_start(A.fd);
+			break;
+		}
 	log_debug("AUTH types now %#llx", (unsigned long long)mask);
 }
 
