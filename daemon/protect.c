@@ -31,6 +31,7 @@
 #define BPF_CMD_PROG_DETACH 9
 #define BPF_CMD_LINK_GET_FD_BY_ID 30
 #define BPF_CMD_LINK_DETACH 34
+#define INTENT_TRIES 25 /* × 20 µs: how long a thread may take to go to sleep */
 
 struct obj {
 	dev_t dev;
@@ -172,24 +173,34 @@ bool protect_covers(int fd, const struct stat *st)
 
 /* What one thread is doing: 1 an open for writing, 0 an open for reading
  * or an exec, -1 something else. */
-static int thread_intent(pid_t pid, const char *tid)
+static int thread_intent(pid_t pid, const char *tid, int *budget)
 {
 	char path[96], buf[512];
 	snprintf(path, sizeof(path), "/proc/%d/task/%s/syscall", (int)pid, tid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
 	unsigned long long a[7] = {0};
 	long nr;
-	char *p = buf, *end;
-	nr = strtol(p, &end, 10);
-	if (end == p)
-		return -1; /* "running" */
+	char *p, *end;
+	/* The opener queues its event and only then goes to sleep for the
+	 * answer: read at once, it may still be "running" for a moment. */
+	for (;;) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -1;
+		ssize_t n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			return -1;
+		buf[n] = '\0';
+		p = buf;
+		nr = strtol(p, &end, 10);
+		if (end != p)
+			break;
+		if (*budget <= 0)
+			return -1; /* still running: not in a system call we know */
+		(*budget)--;
+		struct timespec ts = {0, 20000};
+		nanosleep(&ts, NULL);
+	}
 	for (int i = 0; i < 6; i++) {
 		p = end;
 		a[i] = strtoull(p, &end, 16);
@@ -222,16 +233,17 @@ static int thread_intent(pid_t pid, const char *tid)
 	return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC) ? 1 : 0;
 }
 
-int protect_write_intent(pid_t pid)
+/* One look at every thread of @pid; running threads are looked at again
+ * while @budget lasts. */
+static int scan_threads(pid_t pid, int *budget)
 {
 	char dir[64];
 	snprintf(dir, sizeof(dir), "/proc/%d/task", (int)pid);
 	DIR *d = opendir(dir);
 	if (!d)
 		return -1;
-	int any_read = 0, any_write = 0;
+	int any_read = 0, any_write = 0, threads = 0;
 	struct dirent *e;
-	int threads = 0;
 	while ((e = readdir(d))) {
 		if (e->d_name[0] < '0' || e->d_name[0] > '9')
 			continue;
@@ -241,14 +253,25 @@ int protect_write_intent(pid_t pid)
 			any_read = any_write = 0;
 			break;
 		}
-		int k = thread_intent(pid, e->d_name);
+		int k = thread_intent(pid, e->d_name, budget);
 		any_write |= k == 1;
 		any_read |= k == 0;
 	}
 	closedir(d);
-	if (!any_write && !any_read)
-		P.unknown_intent++;
 	return any_write ? 1 : any_read ? 0 : -1;
+}
+
+int protect_write_intent(pid_t pid)
+{
+	/* first without waiting; then, if no thread was seen in an open yet
+	 * (the opener may not have gone to sleep), a little longer */
+	int none = 0, budget = INTENT_TRIES;
+	int k = scan_threads(pid, &none);
+	if (k < 0)
+		k = scan_threads(pid, &budget);
+	if (k < 0)
+		P.unknown_intent++;
+	return k;
 }
 
 /* ---- tamper events ---- */
