@@ -108,6 +108,7 @@ struct client {
 	/* resuming: copied from the journal, not live, until caught up */
 	int replaying;
 	int resumed;             /* RESUME was asked (once per connection) */
+	uint64_t acked;          /* its ctl's acked_global_seq, as last seen */
 	uint64_t jpos;           /* its next journal position */
 	uint64_t replayed;       /* records it got from the journal */
 };
@@ -945,13 +946,23 @@ static const char *on_resume(struct client *c, const void *body)
 	if (c->resumed || c->delivered)
 		return reply(c, c->resumed ? -EALREADY : -EBUSY) ? "cannot send REPLY" : NULL;
 	c->resumed = 1;
+	uint64_t after = m->after_global_seq;
+	if (after == UINT64_MAX) {
+		/* where its manifest's client last got to (0: nothing yet,
+		 * nothing to replay) */
+		after = c->ent.manifest[0] ? journal_cursor(c->ent.manifest) : 0;
+		if (!after) {
+			c->replaying = 0;
+			return reply_value(c, 0, 0) ? "cannot send REPLY" : NULL;
+		}
+	}
 	uint64_t pos;
-	int missed = journal_find(m->after_global_seq, &pos);
+	int missed = journal_find(after, &pos);
 	c->jpos = pos;
 	c->replaying = 1;
 	c->replayed = 0;
 	client_log("client %u (%s) resumes after global_seq %llu%s", c->id, c->name,
-		   (unsigned long long)m->after_global_seq, missed ? " (the journal no longer holds all of it)" : "");
+		   (unsigned long long)after, missed ? " (the journal no longer holds all of it)" : "");
 	return reply_value(c, 0, (uint32_t)missed) ? "cannot send REPLY" : NULL;
 }
 
@@ -1218,6 +1229,16 @@ void broker_flush(void)
 		struct client *c = B.clients[i];
 		if (c && c->replaying && c->hdr && !c->doomed)
 			replay(c);
+		/* a registered client's acknowledged position, for its next
+		 * start (untrusted: it only ever moves its own replay) */
+		if (c && c->ctl && c->ent.manifest[0]) {
+			uint64_t a = atomic_load_explicit((_Atomic uint64_t *)&c->ctl->acked_global_seq,
+							  memory_order_relaxed);
+			if (a != c->acked && a <= journal_seq_hwm()) {
+				c->acked = a;
+				journal_set_cursor(c->ent.manifest, a);
+			}
+		}
 		if (c && c->hdr && c->hdr->head != c->head)
 			publish(c);
 	}

@@ -32,7 +32,13 @@ struct jhdr {
 	uint64_t created;  /* CLOCK_REALTIME s, for the status */
 	uint64_t dropped_seq; /* global_seq of the newest record dropped to make room */
 	uint64_t seq_hwm;     /* the highest global_seq wardd gave anything (AUTH too) */
+	/* per manifest: the last global_seq its client acknowledged */
+	struct {
+		char name[64];
+		uint64_t acked;
+	} cursors[JOURNAL_CURSORS];
 };
+_Static_assert(sizeof(struct jhdr) <= 4096, "the journal header is one page");
 
 static struct {
 	int fd;
@@ -147,6 +153,34 @@ int journal_open(const char *path, uint64_t bytes)
 uint64_t journal_last_seq(void)
 {
 	return J.h ? J.h->last_seq : 0;
+}
+
+void journal_set_cursor(const char *name, uint64_t acked)
+{
+	if (!J.h || !name[0] || strlen(name) >= 64)
+		return;
+	int free_slot = -1;
+	for (int i = 0; i < JOURNAL_CURSORS; i++) {
+		if (!strncmp(J.h->cursors[i].name, name, sizeof(J.h->cursors[i].name))) {
+			if (acked > J.h->cursors[i].acked)
+				J.h->cursors[i].acked = acked;
+			return;
+		}
+		if (!J.h->cursors[i].name[0] && free_slot < 0)
+			free_slot = i;
+	}
+	if (free_slot < 0)
+		return;
+	J.h->cursors[free_slot].acked = acked;
+	memcpy(J.h->cursors[free_slot].name, name, strlen(name) + 1);
+}
+
+uint64_t journal_cursor(const char *name)
+{
+	for (int i = 0; J.h && name[0] && i < JOURNAL_CURSORS; i++)
+		if (!strncmp(J.h->cursors[i].name, name, sizeof(J.h->cursors[i].name)))
+			return J.h->cursors[i].acked;
+	return 0;
 }
 
 void journal_note_seq(uint64_t seq)

@@ -33,6 +33,7 @@ struct ward_rec;
 #define JOURNAL_FILE "journal"
 #define JOURNAL_MIN_BYTES (1ull << 20)
 #define JOURNAL_MAX_BYTES (1ull << 32)
+#define JOURNAL_CURSORS 48 /* manifests whose acknowledged position is kept */
 
 /* Open the journal at @path with a data area of @bytes (a power of two from
  * JOURNAL_MIN_BYTES to JOURNAL_MAX_BYTES), continuing the one a previous
@@ -46,6 +47,10 @@ bool journal_active(void);
 bool journal_continued(void);
 /* The global_seq of the newest record (0 when empty). */
 uint64_t journal_last_seq(void);
+/* The last global_seq the client of manifest @name acknowledged: kept
+ * (only ever raised), and read back (0: none). */
+void journal_set_cursor(const char *name, uint64_t acked);
+uint64_t journal_cursor(const char *name);
 /* The highest global_seq ever given (also to records never journaled, such
  * as AUTH requests): a restarted wardd goes on after it, so no global_seq
  * is given twice. */

@@ -863,7 +863,17 @@ int supervisor_init(int epfd, const struct supervisor_cfg *cfg)
 			set_state(c, S_FAILED, "content_dir and state_dir must not be inside one another");
 			c->start_at_ms = UINT64_MAX;
 		} else {
-			verify_and_start(c);
+			/* now, so that self-protection (set up next) finds the
+			 * content directory there to protect */
+			int r = make_dirs(c->m->state_dir, c->m->uid, c->gid, 0700);
+			if (!r)
+				r = make_dirs(c->m->content_dir, 0, 0, 0755);
+			if (r) {
+				set_state(c, S_FAILED, "its directories: %s", strerror(-r));
+				c->start_at_ms = now_ms() + c->m->restart.backoff_max_ms;
+			} else {
+				verify_and_start(c);
+			}
 		}
 	}
 	return 0;

@@ -54,6 +54,7 @@ struct ward_client {
 	uint64_t pos;         /* next byte to read */
 	uint64_t released;    /* last tail published to wardd */
 	uint64_t last_seq;
+	uint64_t handed_gseq;  /* global_seq of the last record handed out */
 	bool refused;         /* the last msg_recv() got wardd's REPLY refusing */
 	uint64_t received;
 	uint64_t gaps;
@@ -635,6 +636,10 @@ static void ring_release(ward_client *c)
 {
 	if (c->released == c->pos)
 		return;
+	/* what was handed out is done with: acknowledged (wardd keeps it for
+	 * ward_client_resume(c, WARD_RESUME_LAST)) */
+	if (c->handed_gseq)
+		__atomic_store_n(&c->ctl->acked_global_seq, c->handed_gseq, __ATOMIC_RELAXED);
 	__atomic_store_n(&c->ctl->tail, c->pos, __ATOMIC_RELEASE);
 	c->released = c->pos;
 }
@@ -685,6 +690,7 @@ static void ring_consume(ward_client *c, const struct ward_rec *r)
 	if (c->last_seq != 0 && r->seq != c->last_seq + 1)
 		c->gaps++;
 	c->last_seq = r->seq;
+	c->handed_gseq = r->global_seq;
 	c->received++;
 	c->pos += r->size;
 }

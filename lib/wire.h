@@ -26,7 +26,8 @@
  *      wardd  -> client  REPLY      struct ward_msg_reply
  *      client -> wardd   MUTE       struct ward_msg_mute
  *      wardd  -> client  REPLY      struct ward_msg_reply
- *      client -> wardd   RESUME     struct ward_msg_resume
+ *      client -> wardd   RESUME     struct ward_msg_resume (after_global_seq
+ *                                   UINT64_MAX: after the manifest's acked one)
  *      wardd  -> client  REPLY      struct ward_msg_reply, value = 1 when the
  *                                   journal no longer held some of the events
  *      wardd  -> client  FILE       struct ward_msg_file + SCM_RIGHTS [fd]
@@ -55,7 +56,10 @@
  *    The client publishes tail (release) when it has finished with records;
  *    wardd never writes a record over bytes the client has not released.
  *    wardd treats tail as untrusted: a tail beyond head, or behind head by
- *    more than size, disconnects the client.
+ *    more than size, disconnects the client.  With tail, the client
+ *    publishes acked_global_seq, the global_seq of the last record it
+ *    released; wardd keeps it per manifest in its journal (RESUME with
+ *    WARD_RESUME_LAST starts after it) and trusts it for nothing else.
  *
  *    Wake-up: wake_fd is the read end of a pipe whose write end only wardd
  *    holds (non-blocking).  ctl->waiting starts at 1.  Before sleeping on
@@ -179,6 +183,7 @@ struct ward_ring_ctl {
 	uint64_t tail;     /* consumer position (bytes released) */
 	uint32_t waiting;  /* consumer is about to sleep on wake_fd */
 	uint32_t pad;
+	uint64_t acked_global_seq; /* global_seq of the last record released (0: none yet) */
 };
 
 #define WARD_REC_PAD 0xffffu

@@ -251,8 +251,16 @@ int ward_client_stats(const ward_client *c, struct ward_client_stats *st);
  * -EOPNOTSUPP when wardd keeps no journal, -EALREADY on a second call,
  * -EBUSY once events have been delivered on this connection, -EPIPE, or
  * another negative errno.
+ * @after_global_seq may be WARD_RESUME_LAST: after the last event that any
+ * connection of this client's manifest acknowledged (finished with: libward
+ * tells wardd as the client moves on to the next event), which wardd keeps
+ * in its journal across its own restarts.  A supervised client that calls
+ * this at every start loses nothing when it, or wardd, is restarted.
+ * Without a manifest, or with nothing acknowledged yet, it replays nothing
+ * and returns 0.
  * (LIBWARD_0.3)
  */
+#define WARD_RESUME_LAST UINT64_MAX
 int ward_client_resume(ward_client *c, uint64_t after_global_seq);
 
 /*

@@ -6,9 +6,12 @@
  *
  *   fault_client MODE
  *
- *   healthy    subscribes to exec/exit/fork/open (NOTIFY) and answers every
- *              auth_exec ALLOW at once; every 50 ms writes its counters to
- *              $WARD_STATE_DIR/stats ("received= gaps= lost= auth= exec=")
+ *   healthy    resumes after what its manifest last acknowledged
+ *              (WARD_RESUME_LAST), subscribes to exec/exit/fork/open
+ *              (NOTIFY) and answers every auth_exec ALLOW at once; every
+ *              50 ms writes its counters to $WARD_STATE_DIR/stats
+ *              ("received= gaps= lost= auth= exec="), and appends the pid
+ *              of every exec event to $WARD_STATE_DIR/execs
  *   segv       connects, subscribes, then dereferences NULL
  *   abort      connects, subscribes, then abort()s
  *   hang-auth  answers auth_exec and never answers: sleeps forever
@@ -103,6 +106,7 @@ static void subscribe_auth(ward_client *c)
 struct hstate {
 	ward_client *c;
 	uint64_t auth, exec;
+	FILE *execs;
 };
 
 static int on_event(const ward_event *ev, void *arg)
@@ -114,7 +118,14 @@ static int on_event(const ward_event *ev, void *arg)
 		    ward_client_respond(h->c, id, WARD_VERDICT_ALLOW, 0) == 0)
 			h->auth++;
 	} else if (ward_event_type(ev) == WARD_EV_EXEC) {
+		uint64_t pid;
 		h->exec++;
+		/* written before the event is acknowledged (when the next
+		 * batch starts), so a kill loses no line */
+		if (h->execs && ward_event_u64(ev, WARD_F_PID, &pid) == 0) {
+			fprintf(h->execs, "%llu\n", (unsigned long long)pid);
+			fflush(h->execs);
+		}
 	}
 	return 0;
 }
@@ -139,11 +150,18 @@ static void write_stats(struct hstate *h)
 static int healthy(void)
 {
 	struct hstate h = {.c = connect_or_die("healthy")};
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/execs", state_dir());
+	h.execs = fopen(path, "ae");
+	/* before subscribing: what it missed while it (or wardd) was down */
+	int r = ward_client_resume(h.c, WARD_RESUME_LAST);
+	if (r < 0)
+		fprintf(stderr, "fault_client healthy: resume: %s\n", ward_strerror(r));
 	subscribe_notify(h.c, 0);
 	subscribe_auth(h.c);
 	write_stats(&h);
 	for (;;) {
-		int r = ward_client_dispatch(h.c, on_event, &h, 50);
+		r = ward_client_dispatch(h.c, on_event, &h, 50);
 		if (r < 0 && r != -EINTR) {
 			fprintf(stderr, "fault_client healthy: %s\n", ward_strerror(r));
 			return 6;

@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -387,6 +388,88 @@ static void t_noread(void **state)
 	check_healthy(EXECS);
 }
 
+/* ---- wardd itself killed: a supervised client loses nothing ---- */
+
+#define SIGKILL_EXECS 300
+
+struct exec_load {
+	pid_t pids[SIGKILL_EXECS];
+	int done;
+};
+
+/* In the test cgroup: SIGKILL_EXECS execs of /usr/bin/true, about 150 a
+ * second, each child's pid noted (shared memory). */
+static int steady_execs(void *arg)
+{
+	struct exec_load *l = arg;
+	for (int i = 0; i < SIGKILL_EXECS; i++) {
+		pid_t pid = fork();
+		if (pid == 0) {
+			execl("/usr/bin/true", "true", (char *)NULL);
+			_exit(127);
+		}
+		if (pid < 0)
+			return 1;
+		l->pids[i] = pid;
+		waitpid(pid, NULL, 0);
+		l->done = i + 1;
+		usleep(5000);
+	}
+	return 0;
+}
+
+/* Does $state/healthy/execs hold every pid of @l? Returns how many miss. */
+static int execs_missing(const struct exec_load *l)
+{
+	char path[PATH_MAX + 32], line[64];
+	snprintf(path, sizeof(path), "%s/state/healthy/execs", fc_root);
+	static unsigned char seen[1 << 22];
+	memset(seen, 0, sizeof(seen));
+	FILE *f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		unsigned long p = strtoul(line, NULL, 10);
+		if (p < sizeof(seen))
+			seen[p] = 1;
+	}
+	if (f)
+		fclose(f);
+	int missing = 0;
+	for (int i = 0; i < SIGKILL_EXECS; i++)
+		missing += l->pids[i] <= 0 || (size_t)l->pids[i] >= sizeof(seen) || !seen[l->pids[i]];
+	return missing;
+}
+
+static void t_wardd_sigkill(void **state)
+{
+	(void)state;
+	assert_int_equal(start(NULL, NULL), 0);
+	wait_ready(0);
+	struct exec_load *l = mmap(NULL, sizeof(*l), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	assert_true(l != MAP_FAILED);
+	memset(l, 0, sizeof(*l));
+	pid_t load = start_child(steady_execs, l);
+	assert_true(load > 0);
+	while (l->done < SIGKILL_EXECS / 3)
+		usleep(10000);
+	/* wardd dies with the load going on; the healthy client loses its
+	 * connection, the sensors go on into the pinned ring */
+	assert_int_equal(harness_kill_wardd(), 0);
+	usleep(300000);
+	/* the new wardd takes the sensors over, restarts the client, which
+	 * resumes after what it had acknowledged */
+	assert_int_equal(harness_restart_wardd(), 0);
+	int st;
+	assert_int_equal(wait_child(load, &st), 0);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	int missing = SIGKILL_EXECS;
+	for (long t0 = fc_now_ms(); fc_now_ms() - t0 < 20000 && missing; usleep(100000))
+		missing = execs_missing(l);
+	print_message("wardd SIGKILLed at exec %d of %d: the supervised client, restarted, saw all but %d\n",
+		      SIGKILL_EXECS / 3, SIGKILL_EXECS, missing);
+	assert_int_equal(missing, 0);
+	munmap(l, sizeof(*l));
+}
+
 int main(void)
 {
 	if (fc_prepare("faults")) {
@@ -402,6 +485,7 @@ int main(void)
 		cmocka_unit_test_teardown(t_forkbomb, teardown),
 		cmocka_unit_test_teardown(t_garbage, teardown),
 		cmocka_unit_test_teardown(t_noread, teardown),
+		cmocka_unit_test_teardown(t_wardd_sigkill, teardown),
 	};
 	int failed = cmocka_run_group_tests_name("faults", tests, NULL, NULL);
 	if (!getenv("WARD_TEST_KEEP"))
