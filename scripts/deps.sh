@@ -6,7 +6,7 @@ set -euo pipefail
 
 BUILD=(gcc meson ninja-build pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
        libjson-c-dev libcmocka-dev libsodium-dev libyaml-dev libseccomp-dev libcap-dev)
-TEST=(libclang-rt-14-dev python3)
+TEST=(libclang-rt-14-dev python3 minisign)
 BENCH=(libbpf-tools auditd fapolicyd)
 
 want=("${BUILD[@]}" "${TEST[@]}")
