@@ -819,8 +819,16 @@ int supervisor_init(int epfd, const struct supervisor_cfg *cfg)
 		S.pending[i].pidfd = -1;
 	sandbox_probe(&S.sbx);
 	S.cg_ok = cg_detect(&S.env) == 0;
+	struct stat dst;
+	if (lstat(S.cfg.clients_dir, &dst) && errno == ENOENT) {
+		log_info("no client manifests (%s does not exist)", S.cfg.clients_dir);
+		return 0;
+	}
 	int r = manifest_load_dir(S.cfg.clients_dir, &S.set, on_manifest_error, NULL);
 	if (r == -ENOENT) {
+		/* no directory is no client, not an error */
+		S.manifest_errors = 0;
+		S.last_manifest_error[0] = '\0';
 		log_info("no client manifests (%s does not exist)", S.cfg.clients_dir);
 		return 0;
 	}
