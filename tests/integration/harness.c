@@ -22,6 +22,7 @@
 #include <cmocka.h>
 #include <linux/magic.h>
 
+#include "cgtest.h"
 #include "harness.h"
 #include "wire.h"
 
@@ -137,19 +138,6 @@ static void rm_rf(const char *dir)
 		fprintf(stderr, "harness: could not remove %s\n", dir);
 }
 
-/* SIGKILL whatever a test left in cgroup @dir. */
-static void kill_cgroup(const char *dir)
-{
-	char procs[PATH_MAX + 16];
-	snprintf(procs, sizeof(procs), "%s/cgroup.procs", dir);
-	FILE *f = fopen(procs, "re");
-	int pid;
-	while (f && fscanf(f, "%d", &pid) == 1)
-		kill(pid, SIGKILL);
-	if (f)
-		fclose(f);
-}
-
 void harness_stop(void)
 {
 	if (getpid() != harness_pid)
@@ -165,12 +153,7 @@ void harness_stop(void)
 	}
 	if (H.cgdir[0]) {
 		/* children have exited; a stray one is moved out before rmdir */
-		kill_cgroup(H.cgmuted);
-		kill_cgroup(H.cgdir);
-		for (int i = 0; i < 100 && rmdir(H.cgmuted) && errno == EBUSY; i++)
-			usleep(10000);
-		for (int i = 0; i < 100 && rmdir(H.cgdir) && errno == EBUSY; i++)
-			usleep(10000);
+		cgtest_remove(H.cgmuted, H.cgdir);
 		H.cgdir[0] = '\0';
 	}
 	/* WARD_TEST_KEEP=1 keeps wardd's log and socket directory for a look */

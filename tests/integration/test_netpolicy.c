@@ -41,6 +41,7 @@
 
 #include <cmocka.h>
 
+#include "cgtest.h"
 #include "netpolicy.h"
 
 #define CHILD_TIMEOUT_MS 10000
@@ -72,45 +73,9 @@ static long now_ms(void)
 
 /* ---- cleanup (also from the alarm handler: async-signal-safe calls only) ---- */
 
-/* SIGKILL every process in cgroup @dir. */
-static void kill_cgroup(const char *dir)
-{
-	char path[PATH_MAX + 32], buf[4096];
-	if (!dir[0])
-		return;
-	size_t n = strlen(dir);
-	if (n + sizeof("/cgroup.procs") > sizeof(path))
-		return;
-	memcpy(path, dir, n);
-	memcpy(path + n, "/cgroup.procs", sizeof("/cgroup.procs"));
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	ssize_t len = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (len <= 0)
-		return;
-	buf[len] = '\0';
-	long pid = 0;
-	for (char *p = buf; *p; p++) {
-		if (*p >= '0' && *p <= '9') {
-			pid = pid * 10 + (*p - '0');
-		} else {
-			if (pid > 0)
-				kill((pid_t)pid, SIGKILL);
-			pid = 0;
-		}
-	}
-}
-
 static void remove_cgroups(void)
 {
-	kill_cgroup(T.sub);
-	kill_cgroup(T.cg);
-	for (int i = 0; T.sub[0] && i < 100 && rmdir(T.sub) && errno == EBUSY; i++)
-		usleep(10000);
-	for (int i = 0; T.cg[0] && i < 100 && rmdir(T.cg) && errno == EBUSY; i++)
-		usleep(10000);
+	cgtest_remove(T.sub, T.cg);
 }
 
 static void cleanup(void)

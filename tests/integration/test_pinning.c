@@ -46,6 +46,7 @@
 
 #include <ward/ward.h>
 #include "../../bpf/events.h"
+#include "cgtest.h"
 #include "sensors.h"
 
 #define N_QUIET 200         /* events while nobody reads */
@@ -123,43 +124,9 @@ static void remove_pins(void)
 	rm_flat(T.pin);
 }
 
-/* SIGKILL every process in cgroup @dir. */
-static void kill_cgroup(const char *dir)
-{
-	char path[PATH_MAX + 32], buf[4096];
-	size_t n = strlen(dir);
-	if (!n || n + sizeof("/cgroup.procs") > sizeof(path))
-		return;
-	memcpy(path, dir, n);
-	memcpy(path + n, "/cgroup.procs", sizeof("/cgroup.procs"));
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	ssize_t len = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (len <= 0)
-		return;
-	buf[len] = '\0';
-	long pid = 0;
-	for (char *p = buf; *p; p++) {
-		if (*p >= '0' && *p <= '9') {
-			pid = pid * 10 + (*p - '0');
-		} else {
-			if (pid > 0)
-				kill((pid_t)pid, SIGKILL);
-			pid = 0;
-		}
-	}
-}
-
 static void remove_cgroups(void)
 {
-	kill_cgroup(T.sub);
-	kill_cgroup(T.cg);
-	for (int i = 0; T.sub[0] && i < 100 && rmdir(T.sub) && errno == EBUSY; i++)
-		usleep(10000);
-	for (int i = 0; T.cg[0] && i < 100 && rmdir(T.cg) && errno == EBUSY; i++)
-		usleep(10000);
+	cgtest_remove(T.sub, T.cg);
 }
 
 static void kill_child(void)
