@@ -682,6 +682,20 @@ static struct sclient *by_name(const char *name, size_t len)
 	return NULL;
 }
 
+/* The client name in "/<cgroup_base>/<name>[/...]", process @pid's cgroup
+ * v2 path (read into @cg), with its length in *@nlen; NULL when @pid is in
+ * no client's cgroup. */
+static const char *cgroup_client_name(pid_t pid, char *cg, size_t cglen, size_t *nlen)
+{
+	size_t blen = strlen(S.cfg.cgroup_base ? S.cfg.cgroup_base : "");
+	if (!blen || cg_of_pid(pid, cg, cglen) || cg[0] != '/' || strncmp(cg + 1, S.cfg.cgroup_base, blen) ||
+	    cg[1 + blen] != '/')
+		return NULL;
+	const char *name = cg + 2 + blen;
+	*nlen = strcspn(name, "/");
+	return name;
+}
+
 int supervisor_identify(uint32_t client_id, pid_t pid, uid_t uid, int pidfd, struct broker_entitlements *out)
 {
 	struct sclient *c = NULL;
@@ -690,11 +704,10 @@ int supervisor_identify(uint32_t client_id, pid_t pid, uid_t uid, int pidfd, str
 		return uid == 0 ? root_entitlements(out) : -EACCES;
 	/* 1. a process in a client's cgroup is that client (only root can
 	 * move processes between them) */
-	size_t blen = strlen(S.cfg.cgroup_base);
-	if (cg_of_pid(pid, cg, sizeof(cg)) == 0 && cg[0] == '/' && strncmp(cg + 1, S.cfg.cgroup_base, blen) == 0 &&
-	    cg[1 + blen] == '/') {
-		const char *name = cg + 2 + blen;
-		c = by_name(name, strcspn(name, "/"));
+	size_t nlen;
+	const char *name = cgroup_client_name(pid, cg, sizeof(cg), &nlen);
+	if (name) {
+		c = by_name(name, nlen);
 		if (c && c->m->uid != uid)
 			c = NULL;
 	}
@@ -774,18 +787,18 @@ void supervisor_conn_gone(const char *manifest, uint32_t client_id, pid_t pid, c
 	 * half-alive: it is restarted clean (or quarantined).  Only when the
 	 * connection was the supervised process's own (in its cgroup): a copy
 	 * started by hand does not cost the supervised one a crash. */
-	char cg[512], want[512];
-	snprintf(want, sizeof(want), "/%s/%s", S.cfg.cgroup_base, c->m->name);
-	if (misbehaved && pid > 0 && cg_of_pid(pid, cg, sizeof(cg)) == 0 && !strcmp(cg, want))
+	char cg[512];
+	size_t nlen;
+	const char *name = misbehaved && pid > 0 ? cgroup_client_name(pid, cg, sizeof(cg), &nlen) : NULL;
+	if (name && !name[nlen] && by_name(name, nlen) == c)
 		kill_client(c, why ? why : "misbehaved");
 }
 
 int supervisor_is_client_pid(pid_t pid)
 {
 	char cg[512];
-	size_t blen = strlen(S.cfg.cgroup_base ? S.cfg.cgroup_base : "");
-	return blen && cg_of_pid(pid, cg, sizeof(cg)) == 0 && cg[0] == '/' &&
-	       strncmp(cg + 1, S.cfg.cgroup_base, blen) == 0 && cg[1 + blen] == '/';
+	size_t nlen;
+	return cgroup_client_name(pid, cg, sizeof(cg), &nlen) != NULL;
 }
 
 void supervisor_protect_paths(void)
