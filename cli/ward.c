@@ -3,6 +3,7 @@
  * ward.c — the `ward` command, a libward client:
  *   ward events [--type T,...]   stream events as JSON, one object per line
  *   ward status [--json]         show wardd's status
+ *   ward content SUBCOMMAND      signed content bundles (content.c)
  * It uses only the public API (ward.h), as any other client would.
  */
 #include <errno.h>
@@ -17,6 +18,8 @@
 
 #include <json-c/json.h>
 #include <ward/ward.h>
+
+#include "content.h"
 
 #ifndef WARD_VERSION
 #define WARD_VERSION "unknown"
@@ -60,6 +63,7 @@ static const char *const object_names[WARD_EV_MAX_] = {
 	[WARD_EV_AUTH_BIND] = "net",
 	[WARD_EV_CLIENT_STATE] = "client",
 	[WARD_EV_TAMPER] = "tamper",
+	[WARD_EV_CONTENT] = "content",
 };
 
 /* The decision of an AUTH event goes under "auth", not the type's object. */
@@ -85,6 +89,8 @@ static void usage(FILE *f)
 	      "  status [--json]           show the state of wardd\n"
 	      "  clients [--json]          show each supervised client: state, restarts,\n"
 	      "                            deadline misses, CPU, memory, drops\n"
+	      "  content SUBCOMMAND ...    sign, verify and install content bundles; roots\n"
+	      "                            of trust; rollouts (ward content --help)\n"
 	      "\n"
 	      "Options:\n"
 	      "  -h, --help                show this help\n"
@@ -680,6 +686,8 @@ int main(int argc, char **argv)
 		return cmd_events(argc - 1, argv + 1);
 	if (strcmp(cmd, "status") == 0 || strcmp(cmd, "clients") == 0)
 		return cmd_status(argc - 1, argv + 1);
+	if (strcmp(cmd, "content") == 0)
+		return cmd_content(argc - 1, argv + 1);
 	fprintf(stderr, "ward: unknown command '%s'\n", cmd);
 	usage(stderr);
 	return 2;

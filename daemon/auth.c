@@ -31,6 +31,7 @@
 #include <ward/ward.h>
 #include "auth.h"
 #include "broker.h"
+#include "content.h"
 #include "hashcache.h"
 #include "log.h"
 #include "pipeline.h"
@@ -50,6 +51,8 @@
 #define ID_SLOT_BITS 16        /* request id = serial << 16 | slot */
 #define LAT_BUCKETS 32         /* latency histogram, log2 of µs */
 #define AUTH_FD_MIN 16384      /* see auth_init */
+#define MAX_SHADOWS 4          /* shadow instances asked per request */
+#define SHADOW_PENDING 1024    /* shadow answers awaited (docs/content.md) */
 
 /* how a voter's vote came about */
 enum { H_WAIT, H_ANSWER, H_TIMEOUT, H_GONE, H_SKIP, H_RINGFULL, H_SELF, H_ERROR };
@@ -92,6 +95,20 @@ struct req {
 	uint8_t *base;       /* the record without the per-client fields */
 	size_t base_len;
 	struct req *prev, *next; /* active list */
+	int nshadows;        /* shadow instances: asked, compared, never counted */
+	struct auth_voter shadows[MAX_SHADOWS];
+	int8_t shadow_active[MAX_SHADOWS]; /* the voter of the same manifest, or -1 */
+};
+
+/* A shadow instance's answer awaited: compared with its active instance's
+ * (or, without one, the decision) when both are known. */
+struct shadow_wait {
+	uint64_t auth_id;    /* 0: free */
+	uint32_t client_id;
+	uint64_t deadline;   /* monotonic ns */
+	int active;          /* the active verdict, -1 until the request is decided */
+	int shadow;          /* its verdict, -1 until it answers */
+	char manifest[64];
 };
 
 struct bcache_entry {
@@ -133,6 +150,9 @@ static struct {
 		no_client, bcache_hits, kernel_cached, kernel_flushes, late_votes, queue_overflows,
 		cache_clears, ring_full, hashed, unhashed, files_unsent, cache_races, hash_late;
 	uint64_t lat[LAT_BUCKETS];
+	struct shadow_wait shadow[SHADOW_PENDING];
+	unsigned nshadow;    /* entries in use */
+	uint64_t shadow_asked, shadow_unsent;
 } A = {.fd = -1};
 
 static _Alignas(8) uint8_t recbuf[WARD_REC_MAX];
@@ -495,6 +515,100 @@ static void active_unlink(struct req *r)
 
 static void set_base(struct req *r, const uint8_t *digest);
 
+/* ---- shadow instances ---- */
+
+static void shadow_done(struct shadow_wait *w, int missed)
+{
+	content_shadow_verdict(w->manifest, missed, w->active < 0 ? WARD_VERDICT_ALLOW : (uint32_t)w->active,
+			       w->shadow < 0 ? WARD_VERDICT_ALLOW : (uint32_t)w->shadow);
+	memset(w, 0, sizeof(*w));
+	A.nshadow--;
+}
+
+static void shadow_add(const struct req *r, const struct auth_voter *v)
+{
+	for (size_t i = 0; i < SHADOW_PENDING; i++) {
+		struct shadow_wait *w = &A.shadow[i];
+		if (w->auth_id)
+			continue;
+		*w = (struct shadow_wait){.auth_id = r->id, .client_id = v->client_id, .deadline = r->t0 + v->deadline_ns,
+					  .active = -1, .shadow = -1};
+		snprintf(w->manifest, sizeof(w->manifest), "%s", v->manifest);
+		A.nshadow++;
+		A.shadow_asked++;
+		return;
+	}
+	A.shadow_unsent++; /* more awaited than the table holds: not compared */
+}
+
+/* Request @r is decided (@verdict): each shadow's comparison gets the
+ * verdict of its own active instance, or the decision. */
+static void shadow_decided(const struct req *r, uint32_t verdict)
+{
+	for (size_t i = 0; A.nshadow && i < SHADOW_PENDING; i++) {
+		struct shadow_wait *w = &A.shadow[i];
+		if (w->auth_id != r->id)
+			continue;
+		w->active = (int)verdict;
+		for (int k = 0; k < r->nshadows; k++) {
+			int a = r->shadow_active[k];
+			if (r->shadows[k].client_id == w->client_id && a >= 0 && r->v[a].how != H_WAIT)
+				w->active = r->v[a].verdict;
+		}
+		if (w->shadow >= 0)
+			shadow_done(w, 0);
+	}
+}
+
+/* A vote from a shadow instance: 1 if it was one. */
+static int shadow_vote(uint32_t client_id, uint64_t auth_id, uint32_t verdict)
+{
+	for (size_t i = 0; A.nshadow && i < SHADOW_PENDING; i++) {
+		struct shadow_wait *w = &A.shadow[i];
+		if (w->auth_id != auth_id || w->client_id != client_id)
+			continue;
+		w->shadow = (int)verdict;
+		if (w->active >= 0)
+			shadow_done(w, 0);
+		return 1;
+	}
+	return 0;
+}
+
+static void shadow_tick(uint64_t now)
+{
+	for (size_t i = 0; A.nshadow && i < SHADOW_PENDING; i++) {
+		struct shadow_wait *w = &A.shadow[i];
+		if (w->auth_id && w->shadow < 0 && now >= w->deadline)
+			shadow_done(w, 1);
+		else if (w->auth_id && w->active < 0 && now >= w->deadline + 60000000000ull)
+			shadow_done(w, 0); /* the request outlived a minute: compare with nothing */
+	}
+}
+
+/* Ask the shadows too (after the voters: never before the ones that count). */
+static void shadow_deliver(struct req *r, uint8_t *rec, size_t cap)
+{
+	for (int i = 0; i < r->nshadows; i++) {
+		const struct auth_voter *v = &r->shadows[i];
+		if (v->pid == r->pid || !r->base || broker_muted(v->client_id, r->type, r->base))
+			continue;
+		memcpy(rec, r->base, r->base_len);
+		struct ward_rec_builder b;
+		ward_rb_resume(&b, rec, cap, r->base_len);
+		ward_rb_u64(&b, WARD_F_AUTH_ID, r->id);
+		ward_rb_u64(&b, WARD_F_DEADLINE, r->t0 + v->deadline_ns);
+		size_t len = ward_rb_finish(&b);
+		pipeline_stamp(rec, real_ns());
+		if (v->want_file)
+			broker_send_file(v->client_id, r->id, r->fd);
+		if (len && broker_send_to(v->client_id, rec, len) == 0)
+			shadow_add(r, v);
+		else
+			A.shadow_unsent++;
+	}
+}
+
 /* Decide, answer the kernel, cache, notify, free. */
 static void finish(struct req *r)
 {
@@ -525,6 +639,8 @@ static void finish(struct req *r)
 	}
 	respond(r->fd, verdict);
 	count_latency(latency);
+	if (A.nshadow)
+		shadow_decided(r, verdict);
 	if (!r->base_len && ((broker_mask() >> r->type) & 1))
 		set_base(r, NULL); /* decided while the file was being hashed */
 	const char *name = who >= 0 ? broker_client_name(r->v[who].client_id) : "wardd";
@@ -576,9 +692,15 @@ static void on_request(const struct fanotify_event_metadata *m, uint64_t now)
 		answer_now(fd, type, pid, &st, WARD_VERDICT_DENY, "protected", now);
 		return;
 	}
-	struct auth_voter voters[MAX_VOTERS];
-	int nv = broker_auth_voters(type, voters, MAX_VOTERS);
-	if (nv == 0) { /* the last subscriber just left */
+	struct auth_voter voters[MAX_VOTERS], shadows[MAX_SHADOWS];
+	int na = broker_auth_voters(type, voters, MAX_VOTERS), nv = 0, nsh = 0;
+	for (int i = 0; i < na; i++) {
+		if (!voters[i].shadow)
+			voters[nv++] = voters[i];
+		else if (nsh < MAX_SHADOWS)
+			shadows[nsh++] = voters[i];
+	}
+	if (nv == 0) { /* the last subscriber just left (shadows do not count) */
 		A.no_client++;
 		answer_now(fd, type, pid, have_st ? &st : NULL, WARD_VERDICT_ALLOW, "no_client", now);
 		return;
@@ -622,6 +744,14 @@ static void on_request(const struct fanotify_event_metadata *m, uint64_t now)
 		A.active = r;
 	A.active_tail = r;
 	r->nvoters = r->nwait = nv;
+	r->nshadows = nsh;
+	memcpy(r->shadows, shadows, (size_t)nsh * sizeof(shadows[0]));
+	for (int k = 0; k < nsh; k++) {
+		r->shadow_active[k] = -1;
+		for (int i = 0; i < nv; i++)
+			if (voters[i].manifest[0] && !strcmp(voters[i].manifest, shadows[k].manifest))
+				r->shadow_active[k] = (int8_t)i;
+	}
 	for (int i = 0; i < nv; i++) {
 		struct voter *v = &r->v[i];
 		v->client_id = voters[i].client_id;
@@ -718,6 +848,7 @@ static void deliver(struct req *r)
 		if (!len || broker_send_to(v->client_id, recbuf, len))
 			v->how = H_RINGFULL;
 	}
+	shadow_deliver(r, recbuf, sizeof(recbuf));
 	uint64_t id = r->id;
 	uint32_t slot = (uint32_t)(r - A.reqs);
 	uint32_t doomed[MAX_VOTERS];
@@ -790,6 +921,8 @@ void auth_on_event(void)
 
 void auth_tick(void)
 {
+	if (A.nshadow)
+		shadow_tick(mono_ns());
 	if (!A.active)
 		return;
 	uint64_t now = mono_ns();
@@ -834,6 +967,8 @@ static struct req *req_by_id(uint64_t id)
 
 void auth_vote(uint32_t client_id, uint64_t auth_id, uint32_t verdict, uint32_t flags)
 {
+	if (A.nshadow && shadow_vote(client_id, auth_id, verdict))
+		return;
 	struct req *r = req_by_id(auth_id);
 	if (r)
 		for (int i = 0; i < r->nvoters; i++) {
@@ -849,6 +984,11 @@ void auth_vote(uint32_t client_id, uint64_t auth_id, uint32_t verdict, uint32_t 
 
 void auth_client_gone(uint32_t client_id, uint64_t mask)
 {
+	for (size_t i = 0; A.nshadow && i < SHADOW_PENDING; i++)
+		if (A.shadow[i].auth_id && A.shadow[i].client_id == client_id) {
+			memset(&A.shadow[i], 0, sizeof(A.shadow[i]));
+			A.nshadow--; /* its exit is the supervisor's news */
+		}
 	struct req *next;
 	for (struct req *r = A.active; r; r = next) {
 		next = r->next;
@@ -909,6 +1049,8 @@ void auth_status(struct json_object *obj)
 	json_object_object_add(o, "pending", json_object_new_uint64(A.cfg.max_pending - A.nfree));
 	json_object_object_add(o, "deadlines_missed", json_object_new_uint64(A.timeouts));
 	json_object_object_add(o, "late_verdicts", json_object_new_uint64(A.late_votes));
+	json_object_object_add(o, "shadow_requests", json_object_new_uint64(A.shadow_asked));
+	json_object_object_add(o, "shadow_unsent", json_object_new_uint64(A.shadow_unsent));
 	json_object_object_add(o, "queue_overflows", json_object_new_uint64(A.queue_overflows));
 	json_object_object_add(o, "ring_full", json_object_new_uint64(A.ring_full));
 	json_object_object_add(o, "own_requests_allowed", json_object_new_uint64(A.self_allowed));

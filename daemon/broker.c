@@ -30,6 +30,7 @@
 #include <ward/ward.h>
 #include "auth.h"
 #include "broker.h"
+#include "content.h"
 #include "journal.h"
 #include "log.h"
 #include "mutes.h"
@@ -53,6 +54,7 @@
 #define AUTH_CLIENTS_MAX 32      /* clients asked per request (auth.c MAX_VOTERS) */
 #define CACHE_CLEAR_MS 1000      /* CLEAR_CACHE: once a second, for all clients */
 #define JOIN_FLUSHES_PER_S 8     /* AUTH joins (each flushes the caches) a second */
+#define BODY_TEXT UINT32_MAX     /* req_table: a text body of any length */
 #define REPLAY_PER_TURN 8192     /* journaled records copied to one resuming client per turn */
 
 #ifndef SO_PEERPIDFD
@@ -109,6 +111,7 @@ struct client {
 	int replaying;
 	int resumed;             /* RESUME was asked (once per connection) */
 	uint64_t acked;          /* its ctl's acked_global_seq, as last seen */
+	int content_pending;     /* a CONTENT request waits for its answer */
 	uint64_t jpos;           /* its next journal position */
 	uint64_t replayed;       /* records it got from the journal */
 };
@@ -305,7 +308,8 @@ static void client_free(struct client *c, const char *why)
 		client_log("client %u (%s, pid %d) disconnected: %s", c->id, c->name, (int)c->pid, why);
 	if (c->welcomed && c->ent.manifest[0] && B.on_gone) {
 		struct broker_conn_stats st = {.delivered = c->delivered, .lost = c->lost, .verdicts = c->answered,
-					       .deadlines_missed = c->missed, .muted = c->muted, .mask = c->mask};
+					       .deadlines_missed = c->missed, .muted = c->muted, .mask = c->mask,
+					       .shadow = c->ent.shadow};
 		B.on_gone(c->ent.manifest, c->id, c->pid, why, c->misbehaved, &st);
 	}
 	if (c->pidfd >= 0)
@@ -966,7 +970,39 @@ static const char *on_resume(struct client *c, const void *body)
 	return reply_value(c, 0, (uint32_t)missed) ? "cannot send REPLY" : NULL;
 }
 
-/* Every request a client may make: type, exact body size, handler. */
+/* A request for content (docs/content.md): root only, answered by
+ * content.c through broker_content_reply(), now or when its worker is
+ * done.  One at a time per connection: the client waits for the answer. */
+static const char *on_content(struct client *c, const void *body)
+{
+	if (!c->welcomed)
+		return "CONTENT before HELLO";
+	if (!c->ent.content_admin)
+		return reply(c, -EPERM) ? "cannot send REPLY" : NULL;
+	if (c->content_pending)
+		return "CONTENT while one is pending";
+	c->content_pending = 1;
+	content_request(c->id, body, strlen(body));
+	return NULL;
+}
+
+void broker_content_reply(uint32_t client_id, const char *json)
+{
+	struct client *c = client_by_id(client_id);
+	if (!c || c->doomed || !c->content_pending)
+		return; /* gone meanwhile */
+	c->content_pending = 0;
+	size_t len = strlen(json);
+	if (len + sizeof(struct ward_msg) > WARD_MSG_MAX) {
+		if (reply(c, -EMSGSIZE))
+			broker_disconnect(c->id, "cannot send REPLY");
+	} else if (send_msg(c, WARD_MSG_CONTENT_REPLY, json, len, NULL, 0)) {
+		broker_disconnect(c->id, "cannot send CONTENT_REPLY");
+	}
+}
+
+/* Every request a client may make: type, exact body size (BODY_TEXT: any
+ * text without NUL), handler. */
 static const struct {
 	uint16_t type;
 	uint32_t body;
@@ -981,6 +1017,7 @@ static const struct {
 	{WARD_MSG_NET_RULE_REMOVE, sizeof(struct ward_msg_net_rule_remove), on_net_rule_remove},
 	{WARD_MSG_MUTE, sizeof(struct ward_msg_mute), on_mute},
 	{WARD_MSG_RESUME, sizeof(struct ward_msg_resume), on_resume},
+	{WARD_MSG_CONTENT, BODY_TEXT, on_content},
 };
 
 /* Check and run one datagram; returns why the client must go, or NULL. */
@@ -998,6 +1035,18 @@ static const char *handle_msg(struct client *c, const uint8_t *buf, ssize_t n, i
 	for (size_t i = 0; i < sizeof(req_table) / sizeof(req_table[0]); i++) {
 		if (req_table[i].type != h->type)
 			continue;
+		if (req_table[i].body == BODY_TEXT) {
+			/* text of any length; the handler gets it NUL-terminated */
+			static char text[WARD_MSG_MAX];
+			size_t len = (size_t)n - sizeof(*h);
+			if (len >= sizeof(text))
+				return "text message too long";
+			if (memchr(buf + sizeof(*h), '\0', len))
+				return "NUL in a text message";
+			memcpy(text, buf + sizeof(*h), len);
+			text[len] = '\0';
+			return req_table[i].handler(c, text);
+		}
 		if ((size_t)n - sizeof(*h) != req_table[i].body)
 			return "wrong body size";
 		return req_table[i].handler(c, buf + sizeof(*h));
@@ -1231,7 +1280,7 @@ void broker_flush(void)
 			replay(c);
 		/* a registered client's acknowledged position, for its next
 		 * start (untrusted: it only ever moves its own replay) */
-		if (c && c->ctl && c->ent.manifest[0]) {
+		if (c && c->ctl && c->ent.manifest[0] && !c->ent.shadow) {
 			uint64_t a = atomic_load_explicit((_Atomic uint64_t *)&c->ctl->acked_global_seq,
 							  memory_order_relaxed);
 			if (a != c->acked && a <= journal_seq_hwm()) {
@@ -1266,6 +1315,8 @@ int broker_auth_voters(uint32_t type, struct auth_voter *v, int max)
 		v[n].deadline_ns = c->deadline_ns[type];
 		v[n].default_verdict = (c->auth_deny_mask >> type) & 1 ? WARD_VERDICT_DENY : WARD_VERDICT_ALLOW;
 		v[n].want_file = (c->auth_file_mask >> type) & 1;
+		v[n].shadow = c->ent.shadow;
+		snprintf(v[n].manifest, sizeof(v[n].manifest), "%s", c->ent.manifest);
 		n++;
 	}
 	return n;
@@ -1347,7 +1398,7 @@ int broker_manifest_stats(const char *manifest, struct broker_conn_stats *st)
 	memset(st, 0, sizeof(*st));
 	for (int i = 0; i < MAX_CLIENTS; i++) {
 		struct client *c = B.clients[i];
-		if (!c || !c->welcomed || strcmp(c->ent.manifest, manifest))
+		if (!c || !c->welcomed || strcmp(c->ent.manifest, manifest) || c->ent.shadow)
 			continue;
 		n++;
 		st->delivered += c->delivered;

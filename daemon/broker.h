@@ -59,6 +59,8 @@ struct auth_voter {
 	uint64_t deadline_ns;     /* relative */
 	uint32_t default_verdict; /* enum ward_verdict */
 	int want_file;            /* gets a descriptor of the file (WARD_AUTH_FILE) */
+	int shadow;               /* a shadow instance: asked, recorded, never enforced */
+	char manifest[64];        /* its manifest's name ("" for none) */
 };
 /* The clients that answer @type (at most @max).  Returns how many. */
 int broker_auth_voters(uint32_t type, struct auth_voter *v, int max);
@@ -99,6 +101,8 @@ struct broker_entitlements {
 	bool net_rules;        /* network rules */
 	bool clear_cache;      /* CLEAR_CACHE */
 	bool status;           /* STATUS (`ward status`, `ward clients`) */
+	bool content_admin;    /* CONTENT requests (`ward content ...`) */
+	bool shadow;           /* a shadow instance: its verdicts are recorded, never enforced */
 	/* Per AUTH type: the deadline in ms (0: the client's choice within
 	 * wardd's bounds) and the verdict on a miss (-1: the client's choice;
 	 * else enum ward_verdict). */
@@ -123,6 +127,7 @@ void broker_identified(uint32_t client_id, int err, const struct broker_entitlem
 struct broker_conn_stats {
 	uint64_t delivered, lost, verdicts, deadlines_missed, muted;
 	uint64_t mask; /* its NOTIFY subscription when it ended */
+	int shadow;    /* it was a shadow instance's */
 };
 /* A connection of manifest @manifest ended (@why: the reason, NULL on a
  * clean close; @misbehaved: wardd dropped it for breaking the protocol or
@@ -140,6 +145,10 @@ int broker_manifest_stats(const char *manifest, struct broker_conn_stats *st);
 void broker_disconnect_manifest(const char *manifest, const char *why);
 
 /* Status JSON provider, set by wardd (the broker answers STATUS requests). */
+/* The answer to connection @client_id's CONTENT request (JSON text);
+ * nothing if it went away meanwhile. */
+void broker_content_reply(uint32_t client_id, const char *json);
+
 typedef struct json_object *(*broker_status_fn)(void);
 void broker_set_status_fn(broker_status_fn fn);
 

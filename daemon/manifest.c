@@ -584,10 +584,10 @@ static int p_on_miss(struct ctx *c, const char *key)
 	return fail(c, MARK(c), "%s: %s is not allow or deny", key, quote(q, SVAL(c), SLEN(c)));
 }
 
-/* A size in bytes: digits, then nothing or K, M, G (powers of 1024). */
-static int p_memory(struct ctx *c, const char *key)
+/* A size in bytes: digits, then nothing or K, M, G (powers of 1024), from
+ * @min to @max (@range says so in messages). */
+static int size(struct ctx *c, const char *key, uint64_t min, uint64_t max, const char *range, uint64_t *out)
 {
-	static const uint64_t min = 1ull << 20, max = 64ull << 30;
 	int rc = want_plain(c, key, "a size such as 256M");
 	if (rc)
 		return rc;
@@ -603,11 +603,16 @@ static int p_memory(struct ctx *c, const char *key)
 	char q[QUOTE_MAX];
 	if (!n || !mult)
 		return fail(c, MARK(c), "%s: %s is not a size (bytes, or a number with K, M or G: "
-			    "powers of 1024; 1M to 64G)", key, quote(q, SVAL(c), SLEN(c)));
+			    "powers of 1024; %s)", key, quote(q, SVAL(c), SLEN(c)), range);
 	if (v > max / mult || v * mult < min || v * mult > max)
-		return fail(c, MARK(c), "%s: %s is out of range (1M to 64G)", key, quote(q, SVAL(c), SLEN(c)));
-	c->m->limits.memory_bytes = v * mult;
+		return fail(c, MARK(c), "%s: %s is out of range (%s)", key, quote(q, SVAL(c), SLEN(c)), range);
+	*out = v * mult;
 	return 0;
+}
+
+static int p_memory(struct ctx *c, const char *key)
+{
+	return size(c, key, 1ull << 20, 64ull << 30, "1M to 64G", &c->m->limits.memory_bytes);
 }
 
 static uint32_t cpu_max_percent(void)
@@ -767,6 +772,77 @@ static const struct key restart_keys[] = {
 	{"quarantine_after", p_quarantine_after}, {"quarantine_window_s", p_quarantine_window},
 };
 
+/* content: (docs/content.md) */
+static int p_trust(struct ctx *c, const char *key) { return path(c, key, &c->m->content.trust); }
+static int p_channel(struct ctx *c, const char *key)
+{
+	int rc = string(c, key, "a channel name", MANIFEST_STR_MAX, &c->m->content.channel);
+	if (rc)
+		return rc;
+	const char *s = c->m->content.channel;
+	size_t len = strlen(s);
+	bool ok = len >= 1 && len <= MANIFEST_CHANNEL_MAX &&
+		  ((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9'));
+	for (size_t i = 1; ok && i < len; i++)
+		ok = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || strchr("._-", s[i]);
+	char q[QUOTE_MAX];
+	if (!ok)
+		return fail(c, MARK(c), "%s: %s is not a valid channel (1 to 32 of a-z 0-9 . _ -, starting "
+			    "with a letter or digit)", key, quote(q, SVAL(c), SLEN(c)));
+	return 0;
+}
+static int p_max_bytes(struct ctx *c, const char *key)
+{
+	return size(c, key, 1ull << 10, 1ull << 30, "1K to 1G", &c->m->content.max_bytes);
+}
+static int p_validate_timeout(struct ctx *c, const char *key)
+{
+	return number32(c, key, 100, 600000, &c->m->content.validate_timeout_ms);
+}
+static int p_bake(struct ctx *c, const char *key) { return number32(c, key, 1, 604800, &c->m->content.bake_s); }
+static int p_delay(struct ctx *c, const char *key) { return number32(c, key, 0, 2592000, &c->m->content.delay_s); }
+static int p_g_crashes(struct ctx *c, const char *key)
+{
+	return number32(c, key, 0, 1000, &c->m->content.gates.crashes);
+}
+static int p_g_misses(struct ctx *c, const char *key)
+{
+	return number32(c, key, 0, 1000000, &c->m->content.gates.deadline_misses);
+}
+static int p_g_divergence(struct ctx *c, const char *key)
+{
+	return number32(c, key, 0, 100, &c->m->content.gates.divergence_percent);
+}
+static int p_g_cpu(struct ctx *c, const char *key)
+{
+	return number32(c, key, 100, 10000, &c->m->content.gates.cpu_percent);
+}
+static int p_g_memory(struct ctx *c, const char *key)
+{
+	return number32(c, key, 100, 10000, &c->m->content.gates.memory_percent);
+}
+static int p_rb_crashes(struct ctx *c, const char *key)
+{
+	return number32(c, key, 1, 1000, &c->m->content.rollback.crashes);
+}
+static int p_rb_window(struct ctx *c, const char *key)
+{
+	return number32(c, key, 1, 86400, &c->m->content.rollback.window_s);
+}
+static const struct key gate_keys[] = {
+	{"crashes", p_g_crashes}, {"deadline_misses", p_g_misses}, {"divergence_percent", p_g_divergence},
+	{"cpu_percent", p_g_cpu}, {"memory_percent", p_g_memory},
+};
+static const struct key rollback_keys[] = {{"crashes", p_rb_crashes}, {"window_s", p_rb_window}};
+static int p_gates(struct ctx *c, const char *key) { return sub_mapping(c, key, TABLE(gate_keys)); }
+static int p_rollback(struct ctx *c, const char *key) { return sub_mapping(c, key, TABLE(rollback_keys)); }
+static const struct key content_keys[] = {
+	{"trust", p_trust, true}, {"channel", p_channel}, {"max_bytes", p_max_bytes},
+	{"validate_timeout_ms", p_validate_timeout}, {"bake_s", p_bake}, {"delay_s", p_delay},
+	{"gates", p_gates}, {"rollback", p_rollback},
+};
+static int p_content(struct ctx *c, const char *key) { return sub_mapping(c, key, TABLE(content_keys)); }
+
 static int p_entitlements(struct ctx *c, const char *key) { return sub_mapping(c, key, TABLE(entitlement_keys)); }
 static int p_limits(struct ctx *c, const char *key) { return sub_mapping(c, key, TABLE(limit_keys)); }
 static int p_restart(struct ctx *c, const char *key) { return sub_mapping(c, key, TABLE(restart_keys)); }
@@ -825,6 +901,7 @@ static const struct key top_keys[] = {
 	{"restart", p_restart},
 	{"content_dir", p_content_dir},
 	{"state_dir", p_state_dir},
+	{"content", p_content},
 };
 _Static_assert(sizeof(top_keys) / sizeof(top_keys[0]) <= KEYS_MAX, "mapping()'s first_line[]");
 
@@ -858,6 +935,8 @@ static int finish(struct ctx *c)
 		m->state_dir = NULL;
 		return oom(c);
 	}
+	if (m->content.trust && !m->content.channel && !(m->content.channel = strdup("stable")))
+		return oom(c);
 	return 0;
 }
 
@@ -902,6 +981,8 @@ void manifest_free(struct ward_manifest *m)
 	free(m->user);
 	free(m->content_dir);
 	free(m->state_dir);
+	free(m->content.trust);
+	free(m->content.channel);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -913,6 +994,9 @@ int manifest_parse_buffer(const char *file, const char *buf, size_t len, struct 
 		.limits = {.memory_bytes = 256ull << 20, .cpu_percent = 100, .pids = 64, .open_files = 1024},
 		.restart = {.policy = MANIFEST_RESTART_ON_FAILURE, .backoff_initial_ms = 500,
 			    .backoff_max_ms = 30000, .quarantine_after = 5, .quarantine_window_s = 60},
+		.content = {.max_bytes = 64ull << 20, .validate_timeout_ms = 10000, .bake_s = 300,
+			    .gates = {.divergence_percent = 1, .cpu_percent = 200, .memory_percent = 200},
+			    .rollback = {.crashes = 3, .window_s = 300}},
 	};
 	struct ctx c = {.file = file ? file : "<buffer>", .buf = buf ? buf : "", .len = buf ? len : 0,
 			.err = err, .errlen = errlen, .where = "", .m = &m};

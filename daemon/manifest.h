@@ -42,6 +42,7 @@
 #define MANIFEST_STR_MAX 4096u        /* paths and arguments: shorter than this */
 #define MANIFEST_ARGS_MAX 64u
 #define MANIFEST_SHA256_HEX 64u
+#define MANIFEST_CHANNEL_MAX 32u      /* [a-z0-9][a-z0-9._-]{0,31} */
 #define MANIFEST_CONTENT_ROOT "/var/lib/ward/content" /* default content_dir: ROOT/<name> */
 #define MANIFEST_STATE_ROOT "/var/lib/ward/state"     /* default state_dir: ROOT/<name> */
 
@@ -101,6 +102,28 @@ struct ward_manifest {
 
 	char *content_dir; /* absolute; default MANIFEST_CONTENT_ROOT/<name> */
 	char *state_dir;   /* absolute; default MANIFEST_STATE_ROOT/<name> */
+
+	/* content: signed bundles (docs/content.md).  trust NULL: the client
+	 * takes no content and every other field is its default. */
+	struct {
+		char *trust;                  /* root of trust file (its signatures: trust + ".minisig") */
+		char *channel;                /* the channel it takes; default "stable" */
+		uint64_t max_bytes;           /* largest bundle, 1K..1G, default 64M */
+		uint32_t validate_timeout_ms; /* 100..600000, default 10000 */
+		uint32_t bake_s;              /* shadow period, 1..604800, default 300 */
+		uint32_t delay_s;             /* hold new content back, 0..2592000, default 0 */
+		struct {
+			uint32_t crashes;            /* shadow crashes allowed, default 0 */
+			uint32_t deadline_misses;    /* shadow deadline misses allowed, default 0 */
+			uint32_t divergence_percent; /* verdicts differing from active, 0..100, default 1 */
+			uint32_t cpu_percent;        /* shadow CPU as % of the active's, default 200 */
+			uint32_t memory_percent;     /* shadow peak memory as % of the active's, default 200 */
+		} gates;
+		struct {
+			uint32_t crashes;  /* after promotion: this many crashes ... (default 3) */
+			uint32_t window_s; /* ... within this window roll back (default 300) */
+		} rollback;
+	} content;
 };
 
 /*

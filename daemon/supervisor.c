@@ -39,6 +39,7 @@
 #include <ward/ward.h>
 #include "broker.h"
 #include "cgroups.h"
+#include "content.h"
 #include "hashcache.h"
 #include "log.h"
 #include "manifest.h"
@@ -64,11 +65,42 @@ static const char *const state_names[] = {
 	[S_FAILED] = "failed",     [S_QUARANTINED] = "quarantined",
 };
 
-enum { K_PIDFD = 1, K_ERRFD, K_LOGFD };
+enum { K_PIDFD = 1, K_ERRFD, K_LOGFD, K_RESFD };
+struct sproc;
 struct tag {
 	int magic; /* SUP_TAG */
 	int kind;
+	struct sproc *p;
+};
+
+/* A client runs as up to three processes, each in its own cgroup: the
+ * active instance (the one whose verdicts count), a shadow instance on
+ * candidate content (verdicts recorded, never enforced) and a validator
+ * (the client's own parser on a candidate payload).  docs/content.md. */
+enum role { R_ACTIVE, R_SHADOW, R_VALIDATE, R_MAX_ };
+static const char *const role_suffix[R_MAX_] = {[R_ACTIVE] = "", [R_SHADOW] = "@shadow", [R_VALIDATE] = "@validate"};
+
+struct sproc {
 	struct sclient *c;
+	enum role role;
+	pid_t pid;
+	int pidfd, errfd, logfd, resfd;
+	struct tag t_pid, t_err, t_log, t_res;
+	struct ward_cgroup cg;
+	int cg_made;
+	uint64_t started_ms;
+	uint64_t deadline_ms;   /* validator: killed after this (monotonic ms) */
+	int last_code, last_signal;
+	int replacing;          /* active: stopped on purpose for other content (no crash) */
+	char spawn_err[160];
+	char kill_why[96];      /* wardd killed it: why (counts as a crash) */
+	char logbuf[LOG_LINE_MAX + 1];
+	size_t loglen;
+	long log_second;
+	unsigned log_lines, log_dropped;
+	char result[CONTENT_REASON_MAX]; /* validator: the last line of its stdout */
+	size_t reslen;
+	char resline[CONTENT_REASON_MAX];
 };
 
 struct sclient {
@@ -77,29 +109,18 @@ struct sclient {
 	char exe[PATH_MAX];     /* its executable, symbolic links resolved */
 	enum sstate state;
 	char reason[192];
-	pid_t pid;
-	int pidfd, errfd, logfd;
-	struct tag t_pid, t_err, t_log;
-	struct ward_cgroup cg;
-	int cg_made;
+	struct sproc a;         /* the active instance */
+	struct sproc sh, val;   /* shadow and validator (content.c asks for them) */
 	uint64_t start_at_ms;   /* backoff/failed: when to try again */
 	uint32_t backoff_ms;    /* the last delay */
 	uint64_t *crash_ms;     /* the last quarantine_after crash times (ring) */
 	unsigned crash_next;
 	uint32_t restarts, crashes;
-	uint64_t started_ms;
-	int last_code, last_signal;
-	char spawn_err[160];
 	char last_exit[192];    /* how it last ended */
-	char kill_why[96];      /* wardd killed it: why (counts as a crash) */
 	uint64_t cookie;        /* verifying: our hash job */
 	struct broker_conn_stats past; /* connections that ended */
 	uint64_t last_mask;     /* its last NOTIFY subscription, held while it restarts */
 	unsigned connections;
-	char logbuf[LOG_LINE_MAX + 1];
-	size_t loglen;
-	long log_second;
-	unsigned log_lines, log_dropped;
 };
 
 static struct {
@@ -118,10 +139,13 @@ static struct {
 		uint64_t cookie;
 		uint32_t client_id;
 		struct sclient *c;
+		int shadow;
 		int pidfd;
 	} pending[PENDING_MAX];
 	uint64_t refused_unregistered, refused_quarantined, refused_hash;
 } S;
+
+static struct sclient *by_name(const char *name, size_t len);
 
 static uint64_t now_ms(void)
 {
@@ -144,8 +168,8 @@ static void emit(struct sclient *c, const char *why)
 	static _Alignas(8) uint8_t buf[4096];
 	struct ward_rec_builder b;
 	ward_rb_init(&b, buf, sizeof(buf), WARD_EV_CLIENT_STATE);
-	if (c->pid > 0)
-		ward_rb_u64(&b, WARD_F_PID, (uint64_t)c->pid);
+	if (c->a.pid > 0)
+		ward_rb_u64(&b, WARD_F_PID, (uint64_t)c->a.pid);
 	ward_rb_str(&b, WARD_F_NAME, c->m->name, strlen(c->m->name));
 	const char *st = state_names[c->state];
 	ward_rb_str(&b, WARD_F_STATE, st, strlen(st));
@@ -153,11 +177,11 @@ static void emit(struct sclient *c, const char *why)
 		ward_rb_str(&b, WARD_F_REASON, why, strnlen(why, 180));
 	ward_rb_u64(&b, WARD_F_RESTARTS, c->restarts);
 	if (c->state != S_RUNNING && c->state != S_STARTING && c->state != S_VERIFYING &&
-	    (c->last_code >= 0 || c->last_signal > 0)) {
-		if (c->last_signal > 0)
-			ward_rb_u64(&b, WARD_F_EXIT_SIGNAL, (uint64_t)c->last_signal);
+	    (c->a.last_code >= 0 || c->a.last_signal > 0)) {
+		if (c->a.last_signal > 0)
+			ward_rb_u64(&b, WARD_F_EXIT_SIGNAL, (uint64_t)c->a.last_signal);
 		else
-			ward_rb_u64(&b, WARD_F_EXIT_CODE, (uint64_t)c->last_code);
+			ward_rb_u64(&b, WARD_F_EXIT_CODE, (uint64_t)c->a.last_code);
 	}
 	size_t n = ward_rb_finish(&b);
 	if (!n)
@@ -203,14 +227,14 @@ static void set_state(struct sclient *c, enum sstate st, const char *fmt, ...)
 
 /* ---- descriptors ---- */
 
-static void watch(struct sclient *c, int fd, struct tag *t, int kind)
+static void watch(struct sproc *p, int fd, struct tag *t, int kind)
 {
 	t->magic = SUP_TAG;
 	t->kind = kind;
-	t->c = c;
+	t->p = p;
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = t};
 	if (epoll_ctl(S.epfd, EPOLL_CTL_ADD, fd, &ev))
-		log_warn("client %s: epoll_ctl", c->m->name);
+		log_warn("client %s: epoll_ctl", p->c->m->name);
 }
 
 static void unwatch(int *fd)
@@ -224,17 +248,18 @@ static void unwatch(int *fd)
 
 /* ---- the client's stdout and stderr, into wardd's log ---- */
 
-static void log_line(struct sclient *c, const char *line, size_t len)
+static void log_line(struct sproc *p, const char *line, size_t len)
 {
 	long sec = (long)(now_ms() / 1000);
-	if (sec != c->log_second) {
-		if (c->log_dropped)
-			log_warnx("client %s: %u lines of its output left out", c->m->name, c->log_dropped);
-		c->log_second = sec;
-		c->log_lines = c->log_dropped = 0;
+	if (sec != p->log_second) {
+		if (p->log_dropped)
+			log_warnx("client %s%s: %u lines of its output left out", p->c->m->name, role_suffix[p->role],
+				  p->log_dropped);
+		p->log_second = sec;
+		p->log_lines = p->log_dropped = 0;
 	}
-	if (++c->log_lines > LOG_LINES_PER_S) {
-		c->log_dropped++;
+	if (++p->log_lines > LOG_LINES_PER_S) {
+		p->log_dropped++;
 		return;
 	}
 	char clean[LOG_LINE_MAX + 1];
@@ -242,33 +267,57 @@ static void log_line(struct sclient *c, const char *line, size_t len)
 	for (i = 0; i < len && i < LOG_LINE_MAX; i++)
 		clean[i] = line[i] >= 0x20 && line[i] < 0x7f ? line[i] : '?';
 	clean[i] = '\0';
-	log_info("client %s: %s", c->m->name, clean);
+	log_info("client %s%s: %s", p->c->m->name, role_suffix[p->role], clean);
 }
 
-static void read_log(struct sclient *c)
+/* Lines from @fd into @buf/@len (at most @max bytes a line), each handed
+ * to @line; at EOF or an error the descriptor is closed. */
+static void read_lines(struct sproc *p, int *fd, char *buf, size_t *len, size_t max,
+		       void (*line)(struct sproc *, const char *, size_t))
 {
-	char buf[4096];
+	char in[4096];
 	for (int round = 0; round < 4; round++) { /* bounded: a chatty client waits its turn */
-		ssize_t n = read(c->logfd, buf, sizeof(buf));
+		ssize_t n = read(*fd, in, sizeof(in));
 		if (n <= 0) {
 			if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-				if (c->loglen)
-					log_line(c, c->logbuf, c->loglen);
-				c->loglen = 0;
-				unwatch(&c->logfd);
+				if (*len)
+					line(p, buf, *len);
+				*len = 0;
+				unwatch(fd);
 			}
 			return;
 		}
 		for (ssize_t i = 0; i < n; i++) {
-			if (buf[i] == '\n' || c->loglen == LOG_LINE_MAX) {
-				log_line(c, c->logbuf, c->loglen);
-				c->loglen = 0;
-				if (buf[i] == '\n')
+			if (in[i] == '\n' || *len == max) {
+				line(p, buf, *len);
+				*len = 0;
+				if (in[i] == '\n')
 					continue;
 			}
-			c->logbuf[c->loglen++] = buf[i];
+			buf[(*len)++] = in[i];
 		}
 	}
+}
+
+static void read_log(struct sproc *p)
+{
+	read_lines(p, &p->logfd, p->logbuf, &p->loglen, LOG_LINE_MAX, log_line);
+}
+
+/* A validator's stdout: its last non-empty line is its verdict's reason. */
+static void result_line(struct sproc *p, const char *line, size_t len)
+{
+	if (!len)
+		return;
+	size_t i;
+	for (i = 0; i < len && i < sizeof(p->resline) - 1; i++)
+		p->resline[i] = line[i] >= 0x20 && line[i] < 0x7f ? line[i] : '?';
+	p->resline[i] = '\0';
+}
+
+static void read_result(struct sproc *p)
+{
+	read_lines(p, &p->resfd, p->result, &p->reslen, sizeof(p->result) - 1, result_line);
 }
 
 /* ---- starting ---- */
@@ -309,34 +358,37 @@ static int make_dirs(const char *path, uid_t uid, gid_t gid, mode_t mode)
 
 static void crash(struct sclient *c, const char *what);
 
-static void spawn(struct sclient *c)
+/* Start instance @p of its client in its sandbox and its own cgroup
+ * (<name><role suffix>), with the content the content manager gives that
+ * role.  0, or -errno with a message in @err. */
+static int spawn_proc(struct sproc *p, char *err, size_t errlen)
 {
+	struct sclient *c = p->c;
 	const struct ward_manifest *m = c->m;
-	char err[256] = "";
 	int r;
 	/* looked up at start: the user database is files this thread must
 	 * not open once AUTH marks exist (it would wait on itself) */
 	gid_t gid = c->gid;
 	if (!S.cg_ok) {
-		set_state(c, S_FAILED, "no cgroups: its limits cannot be enforced");
-		c->start_at_ms = now_ms() + m->restart.backoff_max_ms;
-		return;
+		snprintf(err, errlen, "no cgroups: its limits cannot be enforced");
+		return -ENOTSUP;
 	}
 	struct cg_limits lim = {.memory_bytes = m->limits.memory_bytes, .cpu_percent = m->limits.cpu_percent,
 				.pids = m->limits.pids};
-	if ((r = cg_create(&S.env, S.cfg.cgroup_base, m->name, &lim, &c->cg, err, sizeof(err)))) {
-		set_state(c, S_FAILED, "cgroup: %s", err[0] ? err : strerror(-r));
-		c->start_at_ms = now_ms() + m->restart.backoff_max_ms;
-		return;
+	char cgname[MANIFEST_NAME_MAX + 16];
+	snprintf(cgname, sizeof(cgname), "%s%s", m->name, role_suffix[p->role]);
+	char cgerr[200] = "";
+	if ((r = cg_create(&S.env, S.cfg.cgroup_base, cgname, &lim, &p->cg, cgerr, sizeof(cgerr)))) {
+		snprintf(err, errlen, "cgroup: %s", cgerr[0] ? cgerr : strerror(-r));
+		return r;
 	}
-	c->cg_made = 1;
+	p->cg_made = 1;
 	/* leftovers of an earlier run (a wardd that was killed) go first;
 	 * cgroup.kill takes them even as the new one starts */
-	cg_kill_nowait(&c->cg);
+	cg_kill_nowait(&p->cg);
 	if ((r = make_dirs(m->state_dir, m->uid, gid, 0700)) || (r = make_dirs(m->content_dir, 0, 0, 0755))) {
-		set_state(c, S_FAILED, "its directories: %s", strerror(-r));
-		c->start_at_ms = now_ms() + m->restart.backoff_max_ms;
-		return;
+		snprintf(err, errlen, "its directories: %s", strerror(-r));
+		return r;
 	}
 	char *argv[MANIFEST_ARGS_MAX + 2];
 	argv[0] = c->exe;
@@ -344,49 +396,80 @@ static void spawn(struct sclient *c)
 		argv[i + 1] = m->args[i];
 	argv[m->nargs + 1] = NULL;
 	char e_rt[PATH_MAX + 32], e_name[96], e_state[PATH_MAX + 32], e_content[PATH_MAX + 32], e_home[PATH_MAX + 8];
+	char e_cont[4][512];
 	snprintf(e_rt, sizeof(e_rt), "WARD_RUNTIME_DIR=%s", S.cfg.runtime_dir);
 	snprintf(e_name, sizeof(e_name), "WARD_CLIENT_NAME=%s", m->name);
 	snprintf(e_state, sizeof(e_state), "WARD_STATE_DIR=%s", m->state_dir);
 	snprintf(e_content, sizeof(e_content), "WARD_CONTENT_DIR=%s", m->content_dir);
 	snprintf(e_home, sizeof(e_home), "HOME=%s", m->state_dir);
-	char *envp[] = {e_rt, e_name, e_state, e_content, e_home, "PATH=/usr/local/bin:/usr/bin:/bin", NULL};
-	int logp[2];
+	char *envp[12] = {e_rt, e_name, e_state, e_content, e_home, "PATH=/usr/local/bin:/usr/bin:/bin"};
+	int ne = content_env(m->name, (enum content_role)p->role, e_cont, 4);
+	for (int i = 0; i < ne; i++)
+		envp[6 + i] = e_cont[i];
+	int logp[2], resp[2] = {-1, -1};
 	if (pipe2(logp, O_CLOEXEC)) {
-		set_state(c, S_FAILED, "pipe: %s", strerror(errno));
-		c->start_at_ms = now_ms() + m->restart.backoff_max_ms;
-		return;
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		return -EMFILE;
 	}
-	const char *runtime_ro[] = {S.cfg.runtime_dir, NULL};
-	(void)runtime_ro;
+	/* a validator's stdout is its verdict's reason; stderr is logged */
+	if (p->role == R_VALIDATE && pipe2(resp, O_CLOEXEC)) {
+		close(logp[0]);
+		close(logp[1]);
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		return -EMFILE;
+	}
 	struct sandbox_spec spec = {
 		/* no supplementary groups: the user's (docker, say) could give
 		 * the client more than its manifest */
 		.executable = c->exe, .argv = argv, .envp = envp,
 		.uid = m->uid, .gid = gid, .groups = NULL, .ngroups = 0,
 		.content_dir = m->content_dir, .state_dir = m->state_dir, .ro_paths = NULL,
-		.open_files = m->limits.open_files, .cg = &c->cg,
-		.stdout_fd = logp[1], .stderr_fd = logp[1],
+		.open_files = m->limits.open_files, .cg = &p->cg,
+		.stdout_fd = resp[1] >= 0 ? resp[1] : logp[1], .stderr_fd = logp[1],
 	};
-	r = sandbox_spawn(&spec, &c->pid, &c->pidfd, &c->errfd, err, sizeof(err));
+	char serr[200] = "";
+	r = sandbox_spawn(&spec, &p->pid, &p->pidfd, &p->errfd, serr, sizeof(serr));
 	close(logp[1]);
+	if (resp[1] >= 0)
+		close(resp[1]);
 	if (r) {
 		close(logp[0]);
-		c->pid = 0;
-		c->pidfd = c->errfd = -1;
-		set_state(c, S_FAILED, "sandbox: %s", err[0] ? err : strerror(-r));
-		c->start_at_ms = now_ms() + m->restart.backoff_max_ms;
-		return;
+		if (resp[0] >= 0)
+			close(resp[0]);
+		p->pid = 0;
+		p->pidfd = p->errfd = -1;
+		snprintf(err, errlen, "sandbox: %s", serr[0] ? serr : strerror(-r));
+		return r;
 	}
 	fcntl(logp[0], F_SETFL, O_NONBLOCK);
-	c->logfd = logp[0];
-	c->loglen = 0;
-	c->spawn_err[0] = c->kill_why[0] = '\0';
-	c->last_code = -1;
-	c->last_signal = 0;
-	c->started_ms = now_ms();
-	watch(c, c->pidfd, &c->t_pid, K_PIDFD);
-	watch(c, c->errfd, &c->t_err, K_ERRFD);
-	watch(c, c->logfd, &c->t_log, K_LOGFD);
+	p->logfd = logp[0];
+	p->loglen = p->reslen = 0;
+	p->resline[0] = '\0';
+	p->spawn_err[0] = p->kill_why[0] = '\0';
+	p->replacing = 0;
+	p->deadline_ms = 0;
+	p->last_code = -1;
+	p->last_signal = 0;
+	p->started_ms = now_ms();
+	watch(p, p->pidfd, &p->t_pid, K_PIDFD);
+	watch(p, p->errfd, &p->t_err, K_ERRFD);
+	watch(p, p->logfd, &p->t_log, K_LOGFD);
+	if (resp[0] >= 0) {
+		fcntl(resp[0], F_SETFL, O_NONBLOCK);
+		p->resfd = resp[0];
+		watch(p, p->resfd, &p->t_res, K_RESFD);
+	}
+	return 0;
+}
+
+static void spawn(struct sclient *c)
+{
+	char err[256] = "";
+	if (spawn_proc(&c->a, err, sizeof(err))) {
+		set_state(c, S_FAILED, "%s", err);
+		c->start_at_ms = now_ms() + c->m->restart.backoff_max_ms;
+		return;
+	}
 	set_state(c, S_STARTING, NULL);
 }
 
@@ -448,8 +531,8 @@ static void quarantine(struct sclient *c, const char *last)
 	/* nothing may wait on it: its connections go, and with them its AUTH
 	 * subscriptions (their pending requests take its defaults now) */
 	broker_disconnect_manifest(c->m->name, "quarantined");
-	if (c->cg_made)
-		cg_kill_nowait(&c->cg);
+	if (c->a.cg_made)
+		cg_kill_nowait(&c->a.cg);
 	set_state(c, S_QUARANTINED, "%u crashes within %u s (last: %s)", c->m->restart.quarantine_after,
 		  c->m->restart.quarantine_window_s, last);
 }
@@ -469,7 +552,7 @@ static void crash(struct sclient *c, const char *what)
 		return;
 	}
 	uint32_t b = c->backoff_ms;
-	if (!b || (c->started_ms && now - c->started_ms >= HEALTHY_MS))
+	if (!b || (c->a.started_ms && now - c->a.started_ms >= HEALTHY_MS))
 		b = c->m->restart.backoff_initial_ms;
 	else
 		b = b > c->m->restart.backoff_max_ms / 2 ? c->m->restart.backoff_max_ms : b * 2;
@@ -478,38 +561,76 @@ static void crash(struct sclient *c, const char *what)
 	set_state(c, S_BACKOFF, "%s; restart in %u ms", what, b);
 }
 
-static void reaped(struct sclient *c, const siginfo_t *si)
+/* How instance @p ended, into @what; whether that is a crash. */
+static int ended(struct sproc *p, const siginfo_t *si, char *what, size_t len)
 {
-	char what[192];
-	int crashed;
-	unwatch(&c->pidfd);
-	unwatch(&c->errfd);
-	if (c->logfd >= 0)
-		read_log(c);
-	unwatch(&c->logfd);
+	unwatch(&p->pidfd);
+	unwatch(&p->errfd);
+	if (p->logfd >= 0)
+		read_log(p);
+	unwatch(&p->logfd);
+	if (p->resfd >= 0)
+		read_result(p);
+	unwatch(&p->resfd);
 	/* whatever it forked goes with it: a restart starts clean */
-	if (c->cg_made)
-		cg_kill_nowait(&c->cg);
-	c->last_code = si->si_code == CLD_EXITED ? si->si_status : -1;
-	c->last_signal = si->si_code == CLD_EXITED ? 0 : si->si_status;
-	if (c->kill_why[0]) {
-		snprintf(what, sizeof(what), "killed by wardd: %s", c->kill_why);
-		crashed = 1;
-	} else if (c->spawn_err[0]) {
-		snprintf(what, sizeof(what), "could not start: %s", c->spawn_err);
-		crashed = 1;
-	} else if (si->si_code == CLD_EXITED) {
-		snprintf(what, sizeof(what), "exited with status %d", si->si_status);
-		crashed = si->si_status != 0;
-	} else {
-		snprintf(what, sizeof(what), "killed by signal %d (%s)%s", si->si_status, strsignal(si->si_status),
-			 si->si_status == SIGKILL ? ", maybe by its memory limit" :
-			 si->si_status == SIGSYS ? ", a system call its seccomp filter does not allow" : "");
-		crashed = 1;
+	if (p->cg_made)
+		cg_kill_nowait(&p->cg);
+	p->pid = 0;
+	p->last_code = si->si_code == CLD_EXITED ? si->si_status : -1;
+	p->last_signal = si->si_code == CLD_EXITED ? 0 : si->si_status;
+	if (p->kill_why[0]) {
+		snprintf(what, len, "killed by wardd: %s", p->kill_why);
+		return 1;
 	}
-	c->pid = 0;
+	if (p->spawn_err[0]) {
+		snprintf(what, len, "could not start: %s", p->spawn_err);
+		return 1;
+	}
+	if (si->si_code == CLD_EXITED) {
+		snprintf(what, len, "exited with status %d", si->si_status);
+		return si->si_status != 0;
+	}
+	snprintf(what, len, "killed by signal %d (%s)%s", si->si_status, strsignal(si->si_status),
+		 si->si_status == SIGKILL ? ", maybe by its memory limit" :
+		 si->si_status == SIGSYS ? ", a system call its seccomp filter does not allow" : "");
+	return 1;
+}
+
+static void reaped(struct sproc *p, const siginfo_t *si)
+{
+	struct sclient *c = p->c;
+	char what[192];
+	int replacing = p->replacing;
+	int crashed = ended(p, si, what, sizeof(what));
+	if (p->role == R_SHADOW) {
+		if (!replacing)
+			content_shadow_exited(c->m->name, what);
+		return;
+	}
+	if (p->role == R_VALIDATE) {
+		if (replacing)
+			return;
+		int accepted = si->si_code == CLD_EXITED && si->si_status == 0 && !p->kill_why[0];
+		char reason[CONTENT_REASON_MAX + 230];
+		if (accepted || (si->si_code == CLD_EXITED && si->si_status == 65 && !p->kill_why[0]))
+			snprintf(reason, sizeof(reason), "%s", p->resline[0] ? p->resline : what);
+		else
+			snprintf(reason, sizeof(reason), "the validator failed: %.190s%s%.200s", what,
+				 p->resline[0] ? "; it said: " : "", p->resline);
+		content_validated(c->m->name, accepted, reason);
+		return;
+	}
 	snprintf(c->last_exit, sizeof(c->last_exit), "%s", what);
-	if (crashed) {
+	if (replacing) {
+		/* stopped for other content: back at once, not a crash */
+		verify_and_start(c);
+	} else if (crashed && c->m->content.trust && content_active_crashed(c->m->name, what)) {
+		/* rolled back: its crashes were the content's, not its own */
+		memset(c->crash_ms, 0, c->m->restart.quarantine_after * sizeof(uint64_t));
+		c->backoff_ms = c->m->restart.backoff_initial_ms;
+		c->start_at_ms = now_ms() + c->backoff_ms;
+		set_state(c, S_BACKOFF, "%s; rolled back to its last-known-good content", what);
+	} else if (crashed) {
 		crash(c, what);
 	} else if (c->m->restart.policy == MANIFEST_RESTART_ALWAYS) {
 		c->backoff_ms = c->m->restart.backoff_initial_ms;
@@ -520,55 +641,133 @@ static void reaped(struct sclient *c, const siginfo_t *si)
 	}
 }
 
+/* Kill instance @p (its cgroup). */
+static void kill_proc(struct sproc *p)
+{
+	if (p->cg_made)
+		cg_kill_nowait(&p->cg);
+	else if (p->pidfd >= 0)
+		syscall(SYS_pidfd_send_signal, p->pidfd, SIGKILL, NULL, 0);
+}
+
 /* Kill a running client on purpose (it misbehaved): counted as a crash
  * when its exit arrives. */
 static void kill_client(struct sclient *c, const char *why)
 {
 	if (c->state != S_RUNNING && c->state != S_STARTING)
 		return;
-	if (!c->kill_why[0])
-		snprintf(c->kill_why, sizeof(c->kill_why), "%s", why);
+	if (!c->a.kill_why[0])
+		snprintf(c->a.kill_why, sizeof(c->a.kill_why), "%s", why);
 	log_warnx("client %s: killing it: %s", c->m->name, why);
-	if (c->cg_made)
-		cg_kill_nowait(&c->cg);
-	else if (c->pidfd >= 0)
-		syscall(SYS_pidfd_send_signal, c->pidfd, SIGKILL, NULL, 0);
+	kill_proc(&c->a);
 }
 
 void supervisor_on_event(void *tag, uint32_t events)
 {
 	struct tag *t = tag;
-	struct sclient *c = t->c;
+	struct sproc *p = t->p;
+	struct sclient *c = p->c;
 	(void)events;
 	switch (t->kind) {
 	case K_PIDFD: {
 		siginfo_t si;
 		memset(&si, 0, sizeof(si));
-		if (waitid((idtype_t)3 /* P_PIDFD */, (id_t)c->pidfd, &si, WEXITED | WNOHANG) == 0 && si.si_pid)
-			reaped(c, &si);
+		if (waitid((idtype_t)3 /* P_PIDFD */, (id_t)p->pidfd, &si, WEXITED | WNOHANG) == 0 && si.si_pid)
+			reaped(p, &si);
 		break;
 	}
 	case K_ERRFD: {
 		char buf[160];
-		ssize_t n = read(c->errfd, buf, sizeof(buf) - 1);
+		ssize_t n = read(p->errfd, buf, sizeof(buf) - 1);
 		if (n > 0) {
 			buf[n] = '\0';
 			buf[strcspn(buf, "\n")] = '\0';
-			snprintf(c->spawn_err, sizeof(c->spawn_err), "%s", buf);
-			log_warnx("client %s: sandbox set-up failed: %s", c->m->name, c->spawn_err);
+			snprintf(p->spawn_err, sizeof(p->spawn_err), "%s", buf);
+			log_warnx("client %s%s: sandbox set-up failed: %s", c->m->name, role_suffix[p->role],
+				  p->spawn_err);
 		} else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
 			break;
 		}
 		/* EOF: execve succeeded (the pipe was close-on-exec) */
-		unwatch(&c->errfd);
-		if (!c->spawn_err[0] && c->state == S_STARTING)
+		unwatch(&p->errfd);
+		if (p->role == R_ACTIVE && !p->spawn_err[0] && c->state == S_STARTING)
 			set_state(c, S_RUNNING, NULL);
 		break;
 	}
 	case K_LOGFD:
-		read_log(c);
+		read_log(p);
+		break;
+	case K_RESFD:
+		read_result(p);
 		break;
 	}
+}
+
+/* ---- the content manager's instances (docs/content.md) ---- */
+
+/* Start the shadow or the validator of client @name: 0 or -errno with
+ * a message in @err. */
+int supervisor_start_instance(const char *name, enum content_role role, uint32_t timeout_ms, char *err,
+			      size_t errlen)
+{
+	struct sclient *c = by_name(name, strlen(name));
+	if (!c || role == CONTENT_ACTIVE) {
+		snprintf(err, errlen, "no such client");
+		return -ENOENT;
+	}
+	struct sproc *p = role == CONTENT_SHADOW ? &c->sh : &c->val;
+	if (p->pidfd >= 0) {
+		snprintf(err, errlen, "already running");
+		return -EBUSY;
+	}
+	if (c->state == S_QUARANTINED || c->state == S_DISABLED) {
+		snprintf(err, errlen, "the client is %s", state_names[c->state]);
+		return -EPERM;
+	}
+	int r = spawn_proc(p, err, errlen);
+	if (!r)
+		p->deadline_ms = timeout_ms ? now_ms() + timeout_ms : 0;
+	return r;
+}
+
+/* Stop it (no news comes of its exit). */
+void supervisor_stop_instance(const char *name, enum content_role role)
+{
+	struct sclient *c = by_name(name, strlen(name));
+	if (!c)
+		return;
+	struct sproc *p = role == CONTENT_SHADOW ? &c->sh : role == CONTENT_VALIDATE ? &c->val : NULL;
+	if (p && p->pidfd >= 0) {
+		p->replacing = 1;
+		kill_proc(p);
+	}
+}
+
+/* Restart the active instance on other content (not a crash). */
+void supervisor_replace_active(const char *name, const char *why)
+{
+	struct sclient *c = by_name(name, strlen(name));
+	if (!c || !c->m->enabled || c->state == S_QUARANTINED)
+		return;
+	log_info("client %s: restarting it: %s", name, why);
+	if (c->a.pidfd >= 0) {
+		c->a.replacing = 1;
+		syscall(SYS_pidfd_send_signal, c->a.pidfd, SIGTERM, NULL, 0);
+		c->a.deadline_ms = now_ms() + STOP_GRACE_MS; /* then SIGKILL */
+	} else if (c->state == S_BACKOFF || c->state == S_EXITED || c->state == S_FAILED) {
+		c->start_at_ms = now_ms();
+		c->state = S_BACKOFF;
+	}
+}
+
+/* CPU and memory of an instance, for the gates.  0 or -errno. */
+int supervisor_instance_stats(const char *name, enum content_role role, struct cg_stats *st)
+{
+	struct sclient *c = by_name(name, strlen(name));
+	if (!c)
+		return -ENOENT;
+	struct sproc *p = role == CONTENT_SHADOW ? &c->sh : role == CONTENT_VALIDATE ? &c->val : &c->a;
+	return p->cg_made ? cg_stats(&p->cg, st) : -ENOENT;
 }
 
 void supervisor_tick(void)
@@ -576,6 +775,19 @@ void supervisor_tick(void)
 	uint64_t now = 0;
 	for (size_t i = 0; i < S.n; i++) {
 		struct sclient *c = &S.c[i];
+		/* a validator past its time, an active instance that did not
+		 * stop for its replacement */
+		struct sproc *late[] = {&c->val, &c->a};
+		for (size_t k = 0; k < 2; k++) {
+			struct sproc *p = late[k];
+			if (p->pidfd < 0 || !p->deadline_ms || (!now && !(now = now_ms())) || now < p->deadline_ms)
+				continue;
+			p->deadline_ms = 0;
+			if (p->role == R_VALIDATE && !p->replacing)
+				snprintf(p->kill_why, sizeof(p->kill_why), "did not finish within %u ms",
+					 c->m->content.validate_timeout_ms);
+			kill_proc(p);
+		}
 		if (c->state != S_BACKOFF && c->state != S_FAILED)
 			continue;
 		if (!now)
@@ -589,10 +801,11 @@ void supervisor_tick(void)
 }
 
 /* What the manifest of @c grants. */
-static void fill(struct sclient *c, struct broker_entitlements *e)
+static void fill(struct sclient *c, struct broker_entitlements *e, int shadow)
 {
 	const struct ward_manifest *m = c->m;
 	memset(e, 0, sizeof(*e));
+	e->shadow = shadow; /* its verdicts are compared, never enforced */
 	snprintf(e->manifest, sizeof(e->manifest), "%s", m->name);
 	e->notify_mask = m->notify_mask;
 	e->auth_mask = m->auth_mask;
@@ -635,6 +848,7 @@ int supervisor_on_hash(uint64_t cookie, int err, const uint8_t *digest)
 			continue;
 		struct sclient *c = S.pending[i].c;
 		uint32_t id = S.pending[i].client_id;
+		int shadow = S.pending[i].shadow;
 		int pidfd = S.pending[i].pidfd;
 		S.pending[i].cookie = 0;
 		S.pending[i].pidfd = -1;
@@ -650,7 +864,7 @@ int supervisor_on_hash(uint64_t cookie, int err, const uint8_t *digest)
 			S.refused_quarantined++;
 			broker_identified(id, -EPERM, NULL);
 		} else {
-			fill(c, &ent);
+			fill(c, &ent, shadow);
 			broker_identified(id, 0, &ent);
 		}
 		return 1;
@@ -667,6 +881,7 @@ static int root_entitlements(struct broker_entitlements *e)
 	uint64_t all = ((1ull << WARD_EV_MAX_) - 1) & ~1ull;
 	e->notify_mask = all;
 	e->status = true;
+	e->content_admin = true; /* root manages content; a registered client never */
 	if (S.cfg.root_full) {
 		e->auth_mask = (1ull << WARD_EV_AUTH_EXEC) | (1ull << WARD_EV_AUTH_OPEN);
 		e->file_descriptors = e->net_rules = e->clear_cache = true;
@@ -682,17 +897,24 @@ static struct sclient *by_name(const char *name, size_t len)
 	return NULL;
 }
 
-/* The client name in "/<cgroup_base>/<name>[/...]", process @pid's cgroup
- * v2 path (read into @cg), with its length in *@nlen; NULL when @pid is in
- * no client's cgroup. */
-static const char *cgroup_client_name(pid_t pid, char *cg, size_t cglen, size_t *nlen)
+/* The client name in "/<cgroup_base>/<name>[@role][/...]", process @pid's
+ * cgroup v2 path (read into @cg), with its length in *@nlen and the
+ * instance in *@role; NULL when @pid is in no client's cgroup. */
+static const char *cgroup_client_name(pid_t pid, char *cg, size_t cglen, size_t *nlen, enum role *role)
 {
 	size_t blen = strlen(S.cfg.cgroup_base ? S.cfg.cgroup_base : "");
 	if (!blen || cg_of_pid(pid, cg, cglen) || cg[0] != '/' || strncmp(cg + 1, S.cfg.cgroup_base, blen) ||
 	    cg[1 + blen] != '/')
 		return NULL;
 	const char *name = cg + 2 + blen;
-	*nlen = strcspn(name, "/");
+	size_t len = strcspn(name, "/");
+	*nlen = strcspn(name, "/@");
+	*role = R_ACTIVE;
+	for (int r = R_SHADOW; r < R_MAX_ && *nlen < len; r++)
+		if (len - *nlen == strlen(role_suffix[r]) && !memcmp(name + *nlen, role_suffix[r], len - *nlen))
+			*role = (enum role)r;
+	if (*nlen < len && *role == R_ACTIVE)
+		return NULL; /* "@something else": nobody's */
 	return name;
 }
 
@@ -705,12 +927,20 @@ int supervisor_identify(uint32_t client_id, pid_t pid, uid_t uid, int pidfd, str
 	/* 1. a process in a client's cgroup is that client (only root can
 	 * move processes between them) */
 	size_t nlen;
-	const char *name = cgroup_client_name(pid, cg, sizeof(cg), &nlen);
+	enum role role = R_ACTIVE;
+	const char *name = cgroup_client_name(pid, cg, sizeof(cg), &nlen, &role);
 	if (name) {
 		c = by_name(name, nlen);
 		if (c && c->m->uid != uid)
 			c = NULL;
+		/* a validator only parses; a shadow only while there is one */
+		if (c && (role == R_VALIDATE || (role == R_SHADOW && c->sh.pidfd < 0))) {
+			S.refused_unregistered++;
+			return -EACCES;
+		}
 	}
+	if (!c)
+		role = R_ACTIVE;
 	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
 	ssize_t n = readlink(path, exe, sizeof(exe) - 1);
 	if (n <= 0)
@@ -748,7 +978,7 @@ int supervisor_identify(uint32_t client_id, pid_t pid, uid_t uid, int pidfd, str
 		/* the pid still is the process that connected */
 		if (pidfd >= 0 && syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0))
 			return -ESRCH;
-		fill(c, out);
+		fill(c, out, role == R_SHADOW);
 		return 0;
 	}
 	int slot = -1;
@@ -763,6 +993,7 @@ int supervisor_identify(uint32_t client_id, pid_t pid, uid_t uid, int pidfd, str
 	S.pending[slot].cookie = cookie;
 	S.pending[slot].client_id = client_id;
 	S.pending[slot].c = c;
+	S.pending[slot].shadow = role == R_SHADOW;
 	S.pending[slot].pidfd = pidfd >= 0 ? fcntl(pidfd, F_DUPFD_CLOEXEC, 0) : -1;
 	return -EINPROGRESS;
 }
@@ -774,31 +1005,42 @@ void supervisor_conn_gone(const char *manifest, uint32_t client_id, pid_t pid, c
 	struct sclient *c = by_name(manifest, strlen(manifest));
 	if (!c)
 		return;
-	c->past.delivered += st->delivered;
-	c->past.lost += st->lost;
-	c->past.verdicts += st->verdicts;
-	c->past.deadlines_missed += st->deadlines_missed;
-	c->past.muted += st->muted;
-	if (st->mask) {
-		c->last_mask = st->mask;
-		update_hold();
+	if (!st->shadow) {
+		c->past.delivered += st->delivered;
+		c->past.lost += st->lost;
+		c->past.verdicts += st->verdicts;
+		c->past.deadlines_missed += st->deadlines_missed;
+		c->past.muted += st->muted;
+		if (st->mask) {
+			c->last_mask = st->mask;
+			update_hold();
+		}
 	}
 	/* A client that broke the protocol or stopped answering is not left
 	 * half-alive: it is restarted clean (or quarantined).  Only when the
 	 * connection was the supervised process's own (in its cgroup): a copy
-	 * started by hand does not cost the supervised one a crash. */
+	 * started by hand does not cost the supervised one a crash.  A shadow
+	 * is killed too, which its gates count as a crash. */
 	char cg[512];
 	size_t nlen;
-	const char *name = misbehaved && pid > 0 ? cgroup_client_name(pid, cg, sizeof(cg), &nlen) : NULL;
-	if (name && !name[nlen] && by_name(name, nlen) == c)
+	enum role role;
+	const char *name = misbehaved && pid > 0 ? cgroup_client_name(pid, cg, sizeof(cg), &nlen, &role) : NULL;
+	if (!name || by_name(name, nlen) != c || strchr(name + nlen, '/'))
+		return;
+	if (role == R_ACTIVE) {
 		kill_client(c, why ? why : "misbehaved");
+	} else if (role == R_SHADOW && c->sh.pidfd >= 0) {
+		snprintf(c->sh.kill_why, sizeof(c->sh.kill_why), "%s", why ? why : "misbehaved");
+		kill_proc(&c->sh);
+	}
 }
 
 int supervisor_is_client_pid(pid_t pid)
 {
 	char cg[512];
 	size_t nlen;
-	return cgroup_client_name(pid, cg, sizeof(cg), &nlen) != NULL;
+	enum role role;
+	return cgroup_client_name(pid, cg, sizeof(cg), &nlen, &role) != NULL;
 }
 
 void supervisor_protect_paths(void)
@@ -854,8 +1096,15 @@ int supervisor_init(int epfd, const struct supervisor_cfg *cfg)
 	for (size_t i = 0; i < S.n; i++) {
 		struct sclient *c = &S.c[i];
 		c->m = &S.set.m[i];
-		c->pidfd = c->errfd = c->logfd = -1;
-		c->last_code = -1;
+		struct sproc *procs[] = {&c->a, &c->sh, &c->val};
+		for (int r = 0; r < R_MAX_; r++) {
+			procs[r]->c = c;
+			procs[r]->role = (enum role)r;
+			procs[r]->pidfd = procs[r]->errfd = procs[r]->logfd = procs[r]->resfd = -1;
+			procs[r]->last_code = -1;
+		}
+		if (c->m->content.trust)
+			content_load(c->m);
 		c->crash_ms = calloc(c->m->restart.quarantine_after, sizeof(uint64_t));
 		if (!c->crash_ms)
 			return -ENOMEM;
@@ -925,7 +1174,7 @@ void supervisor_status(struct json_object *o)
 		json_object_object_add(j, "state", json_object_new_string(state_names[c->state]));
 		if (c->reason[0])
 			json_object_object_add(j, "reason", json_object_new_string(c->reason));
-		json_object_object_add(j, "pid", json_object_new_int64(c->pid));
+		json_object_object_add(j, "pid", json_object_new_int64(c->a.pid));
 		json_object_object_add(j, "uid", json_object_new_int64(c->m->uid));
 		json_object_object_add(j, "restarts", json_object_new_uint64(c->restarts));
 		if (c->last_exit[0])
@@ -935,7 +1184,7 @@ void supervisor_status(struct json_object *o)
 			json_object_object_add(j, "restart_in_ms",
 					       json_object_new_uint64(c->start_at_ms > now ? c->start_at_ms - now : 0));
 		if (c->state == S_RUNNING)
-			json_object_object_add(j, "uptime_ms", json_object_new_uint64(now - c->started_ms));
+			json_object_object_add(j, "uptime_ms", json_object_new_uint64(now - c->a.started_ms));
 		struct broker_conn_stats live;
 		int conns = broker_manifest_stats(c->m->name, &live);
 		json_object_object_add(j, "connections", json_object_new_int(conns));
@@ -945,7 +1194,7 @@ void supervisor_status(struct json_object *o)
 		json_object_object_add(j, "deadlines_missed",
 				       json_object_new_uint64(c->past.deadlines_missed + live.deadlines_missed));
 		struct cg_stats cs;
-		if (c->cg_made && cg_stats(&c->cg, &cs) == 0) {
+		if (c->a.cg_made && cg_stats(&c->a.cg, &cs) == 0) {
 			json_object_object_add(j, "cpu_usage_ns", json_object_new_uint64(cs.cpu_usage_ns));
 			json_object_object_add(j, "memory_bytes", json_object_new_uint64(cs.memory_bytes));
 			json_object_object_add(j, "memory_max", json_object_new_uint64(cs.memory_max));
@@ -963,44 +1212,55 @@ void supervisor_stop(void)
 {
 	uint64_t deadline = now_ms() + STOP_GRACE_MS;
 	int running = 0;
-	for (size_t i = 0; i < S.n; i++)
-		if (S.c[i].pidfd >= 0) {
-			syscall(SYS_pidfd_send_signal, S.c[i].pidfd, SIGTERM, NULL, 0);
-			running++;
-		}
+	for (size_t i = 0; i < S.n; i++) {
+		struct sproc *procs[] = {&S.c[i].a, &S.c[i].sh, &S.c[i].val};
+		for (int r = 0; r < R_MAX_; r++)
+			if (procs[r]->pidfd >= 0) {
+				syscall(SYS_pidfd_send_signal, procs[r]->pidfd, SIGTERM, NULL, 0);
+				running++;
+			}
+	}
 	while (running && now_ms() < deadline) {
 		running = 0;
 		for (size_t i = 0; i < S.n; i++) {
-			struct sclient *c = &S.c[i];
-			siginfo_t si;
-			memset(&si, 0, sizeof(si));
-			if (c->pidfd < 0)
-				continue;
-			if (waitid((idtype_t)3, (id_t)c->pidfd, &si, WEXITED | WNOHANG) == 0 && si.si_pid)
-				unwatch(&c->pidfd);
-			else
-				running++;
+			struct sproc *procs[] = {&S.c[i].a, &S.c[i].sh, &S.c[i].val};
+			for (int r = 0; r < R_MAX_; r++) {
+				struct sproc *p = procs[r];
+				siginfo_t si;
+				memset(&si, 0, sizeof(si));
+				if (p->pidfd < 0)
+					continue;
+				if (waitid((idtype_t)3, (id_t)p->pidfd, &si, WEXITED | WNOHANG) == 0 && si.si_pid)
+					unwatch(&p->pidfd);
+				else
+					running++;
+			}
 		}
 		if (running)
 			usleep(20000);
 	}
 	for (size_t i = 0; i < S.n; i++) {
 		struct sclient *c = &S.c[i];
-		if (c->cg_made) {
-			cg_kill(&c->cg); /* waits, bounded (2 s) */
-			for (int k = 0; c->pidfd >= 0 && k < 100; k++) {
-				siginfo_t si;
-				memset(&si, 0, sizeof(si));
-				if (waitid((idtype_t)3, (id_t)c->pidfd, &si, WEXITED | WNOHANG) == 0 && si.si_pid)
-					break;
-				usleep(10000);
+		struct sproc *procs[] = {&c->a, &c->sh, &c->val};
+		for (int r = 0; r < R_MAX_; r++) {
+			struct sproc *p = procs[r];
+			if (p->cg_made) {
+				cg_kill(&p->cg); /* waits, bounded (2 s) */
+				for (int k = 0; p->pidfd >= 0 && k < 100; k++) {
+					siginfo_t si;
+					memset(&si, 0, sizeof(si));
+					if (waitid((idtype_t)3, (id_t)p->pidfd, &si, WEXITED | WNOHANG) == 0 && si.si_pid)
+						break;
+					usleep(10000);
+				}
+				for (int k = 0; k < 50 && cg_destroy(&p->cg) == -EBUSY; k++)
+					usleep(10000);
 			}
-			for (int k = 0; k < 50 && cg_destroy(&c->cg) == -EBUSY; k++)
-				usleep(10000);
+			unwatch(&p->pidfd);
+			unwatch(&p->errfd);
+			unwatch(&p->logfd);
+			unwatch(&p->resfd);
 		}
-		unwatch(&c->pidfd);
-		unwatch(&c->errfd);
-		unwatch(&c->logfd);
 		free(c->crash_ms);
 	}
 	for (int i = 0; i < PENDING_MAX; i++)

@@ -54,6 +54,21 @@ int supervisor_is_client_pid(pid_t pid);
 void supervisor_protect_paths(void);
 /* "supervisor" for `ward status` and `ward clients`. */
 void supervisor_status(struct json_object *o);
+/* The content manager's instances (daemon/content.h): a shadow or a
+ * validator of client @name (its own cgroup <name>@shadow or @validate,
+ * the same sandbox and limits; a validator is killed after @timeout_ms).
+ * 0 or -errno with a message in @err. */
+enum content_role;
+struct cg_stats;
+int supervisor_start_instance(const char *name, enum content_role role, uint32_t timeout_ms, char *err,
+			      size_t errlen);
+/* Stop it; no news comes of its exit. */
+void supervisor_stop_instance(const char *name, enum content_role role);
+/* Restart the active instance on other content (SIGTERM, SIGKILL after a
+ * grace period; not counted as a crash). */
+void supervisor_replace_active(const char *name, const char *why);
+/* CPU and memory of an instance's cgroup.  0 or -errno. */
+int supervisor_instance_stats(const char *name, enum content_role role, struct cg_stats *st);
 /* Stop every client (SIGTERM, then SIGKILL to the cgroup after a grace
  * period) and remove their cgroups. */
 void supervisor_stop(void);

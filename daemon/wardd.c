@@ -35,6 +35,7 @@
 #include <ward/ward.h>
 #include "auth.h"
 #include "broker.h"
+#include "content.h"
 #include "hashcache.h"
 #include "journal.h"
 #include "log.h"
@@ -299,6 +300,7 @@ static struct json_object *status_json(void)
 	if (opt.self_protection)
 		protect_status(o);
 	supervisor_status(o);
+	content_status(o, NULL);
 	return o;
 }
 
@@ -399,6 +401,8 @@ static void run(int epfd, int sfd)
 				netpolicy_poll(pipeline_on_net_enforce, NULL);
 			} else if (supervisor_owns(tag)) {
 				supervisor_on_event(tag, evs[i].events);
+			} else if (content_owns(tag)) {
+				content_on_event(tag, evs[i].events);
 			} else if (tag != &tag_ring) {
 				broker_on_event(tag, evs[i].events);
 			}
@@ -413,6 +417,7 @@ static void run(int epfd, int sfd)
 		broker_flush();
 		auth_tick();
 		supervisor_tick();
+		content_tick();
 		struct timespec now;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec - last_sync.tv_sec >= 1) {
@@ -528,6 +533,8 @@ int main(int argc, char **argv)
 		broker_inherit_mask(inherited, opt.resume_grace_s);
 	}
 	opt.sup.runtime_dir = opt.runtime_dir;
+	if ((err = content_init(epfd)))
+		log_warnx("content worker: %s (content files are written on the main thread)", strerror(-err));
 	if ((err = supervisor_init(epfd, &opt.sup))) {
 		broker_shutdown();
 		auth_stop();
@@ -567,6 +574,7 @@ int main(int argc, char **argv)
 	broker_shutdown();
 	auth_stop();
 	supervisor_stop();
+	content_stop();
 	netpolicy_stop();
 	hashcache_free();
 	journal_close(false); /* kept: clients resume from it after a restart */

@@ -22,7 +22,21 @@
  * logged here; `ward events --type auth_exec,auth_open` shows it with
  * reason "cache".
  * Stops on SIGINT/SIGTERM (exit 0).  Exit 1 when wardd is not running or
- * goes away, 2 on a usage error.  See docs/auth.md for the model.
+ * goes away, 2 on a usage error, 65 when its content cannot be used.  See
+ * docs/auth.md for the model.
+ *
+ * Content (docs/content.md): when wardd starts it with content, its lists
+ * come from the payload too, merged with the command line's (which may
+ * then be empty).  The payload is text, one entry per line:
+ *
+ *   exec /usr/bin/nc
+ *   open /etc/shadow
+ *   sha256 0123...(64 hex digits)
+ *
+ * exactly two fields separated by blanks; blank lines and lines whose
+ * first non-blank character is '#' are skipped.  Anything else is
+ * rejected, naming the line.  The same parser checks new content for
+ * wardd (validate mode) and loads it at start.
  *
  * Paths are compared with WARD_F_PATH exactly.  wardd reads that path from
  * the descriptor the kernel opened, so it is absolute, with every symlink
@@ -31,6 +45,7 @@
  * was deleted while open shows as "PATH (deleted)": a path rule does not
  * match it, a --sha256 rule does.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -45,6 +60,9 @@
 #include <unistd.h>
 
 #include <ward/ward.h>
+
+#define LIST_MAX 10000 /* entries of each kind: a request is checked against each */
+#define BLANKS " \t\n\v\f\r" /* what separates the fields of a content line */
 
 /* A growable list of strings (paths or lower-case digests). */
 struct list {
@@ -98,30 +116,108 @@ static void list_free(struct list *l)
 	free(l->v);
 }
 
-/* An absolute path as wardd will report it: symlinks resolved when the file
- * exists now, as given otherwise (a file that does not exist yet). */
-static int add_path(struct list *l, const char *opt, const char *path)
+/*
+ * Add @value to the list of @kind: "exec" and "open" take an absolute path,
+ * kept as wardd will report it (symlinks resolved when the file exists
+ * now, as given otherwise: a file that does not exist yet); "sha256" takes
+ * 64 hex digits, kept in lower case as wardd sends them.  Returns NULL, or
+ * what is wrong, to be printed after the kind ("exec needs ...").
+ */
+static const char *policy_add(struct policy *p, const char *kind, const char *value)
 {
-	char resolved[PATH_MAX];
-	if (path[0] != '/') {
-		fprintf(stderr, "block: %s needs an absolute path, not '%s'\n", opt, path);
-		return -1;
+	char buf[PATH_MAX];
+	struct list *l = strcmp(kind, "exec") == 0 ? &p->exec
+		       : strcmp(kind, "open") == 0 ? &p->open
+		       : strcmp(kind, "sha256") == 0 ? &p->sha256 : NULL;
+
+	if (!l)
+		return "is not a kind of entry (exec, open, sha256)";
+	if (l == &p->sha256) {
+		if (strlen(value) != 64 || strspn(value, "0123456789abcdefABCDEF") != 64)
+			return "needs 64 hex digits";
+		for (size_t i = 0; i <= 64; i++)
+			buf[i] = (char)tolower((unsigned char)value[i]);
+		value = buf;
+	} else {
+		if (value[0] != '/' || strlen(value) >= PATH_MAX)
+			return "needs an absolute path";
+		if (realpath(value, buf))
+			value = buf;
 	}
-	return list_add(l, realpath(path, resolved) ? resolved : path);
+	if (l->n >= LIST_MAX)
+		return "has too many entries (at most 10000)";
+	return list_add(l, value) ? "failed: out of memory" : NULL;
 }
 
-/* 64 hex digits, either case; stored in lower case as wardd sends it. */
-static int add_sha256(struct list *l, const char *hex)
+/* The content parser (ward_content_parse_fn): add the lists of the payload
+ * @path to the policy @userdata.  0, or non-zero with the reason in @err. */
+static int parse_lists(const char *path, void *userdata, char *err, size_t errlen)
 {
-	char low[65];
-	size_t n = strlen(hex);
-	if (n != 64 || strspn(hex, "0123456789abcdefABCDEF") != 64) {
-		fprintf(stderr, "block: --sha256 needs 64 hex digits, not '%s'\n", hex);
+	FILE *f = fopen(path, "re");
+	char *line = NULL, *field[3], *save;
+	size_t cap = 0;
+	ssize_t len;
+	unsigned lineno = 0;
+	int bad = 0;
+
+	if (!f) {
+		snprintf(err, errlen, "cannot open the payload: %s", strerror(errno));
+		return 1;
+	}
+	while (!bad && (len = getline(&line, &cap, f)) >= 0) {
+		unsigned n = 0;
+		const char *why;
+		lineno++;
+		if (strlen(line) != (size_t)len) {
+			snprintf(err, errlen, "line %u: a NUL byte", lineno);
+			bad = 1;
+			break;
+		}
+		for (char *t = strtok_r(line, BLANKS, &save); t; t = strtok_r(NULL, BLANKS, &save))
+			if (n++ < 3)
+				field[n - 1] = t;
+		if (n == 0 || field[0][0] == '#')
+			continue; /* blank, or a comment */
+		if (n != 2) {
+			snprintf(err, errlen, "line %u: %u field%s, the schema has 2", lineno, n, n == 1 ? "" : "s");
+			bad = 1;
+		} else if ((why = policy_add(userdata, field[0], field[1]))) {
+			snprintf(err, errlen, "line %u: %.40s %s", lineno, field[0], why);
+			bad = 1;
+		}
+	}
+	if (!bad && ferror(f)) {
+		snprintf(err, errlen, "cannot read the payload: %s", strerror(errno));
+		bad = 1;
+	}
+	free(line);
+	fclose(f);
+	return bad;
+}
+
+/* Add the lists of the content wardd started this client with, if any, to
+ * @p.  Returns 1 with content, 0 without, -1 when it cannot be used (said
+ * on stderr). */
+static int load_content(struct policy *p)
+{
+	struct ward_content_info ci;
+	char err[512] = "";
+
+	if (ward_content_info(&ci) < 0) {
+		fprintf(stderr, "block: content: malformed WARD_CONTENT_* environment\n");
 		return -1;
 	}
-	for (size_t i = 0; i <= n; i++)
-		low[i] = (char)(hex[i] >= 'A' && hex[i] <= 'F' ? hex[i] - 'A' + 'a' : hex[i]);
-	return list_add(l, low);
+	if (ci.mode == WARD_CONTENT_NONE)
+		return 0;
+	if (parse_lists(ci.path, p, err, sizeof(err))) {
+		fprintf(stderr, "block: content version %llu: %s\n", (unsigned long long)ci.version, err);
+		return -1;
+	}
+	/* A shadow instance runs on candidate content beside the active one:
+	 * wardd records its verdicts but does not apply them. */
+	fprintf(stderr, "block: content version %llu, channel %s%s\n", (unsigned long long)ci.version,
+		ci.channel, ci.mode == WARD_CONTENT_SHADOW ? " (shadow)" : "");
+	return 1;
 }
 
 /*
@@ -323,14 +419,25 @@ int main(int argc, char **argv)
 	};
 	struct app a = {0};
 	unsigned long deadline_ms = 0;
+	const char *kind, *why;
 	char *end;
-	int opt, bad = 0, status = 2;
+	int opt, bad = 0, status = 2, content = 0;
+
+	/* When wardd runs this program only to check new content (validate
+	 * mode), this parses it, reports and exits; otherwise it returns. */
+	ward_content_validate(parse_lists, &a.pol);
 
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
-		case 'e': bad |= add_path(&a.pol.exec, "--exec", optarg) != 0; break;
-		case 'o': bad |= add_path(&a.pol.open, "--open", optarg) != 0; break;
-		case 's': bad |= add_sha256(&a.pol.sha256, optarg) != 0; break;
+		case 'e':
+		case 'o':
+		case 's':
+			kind = opt == 'e' ? "exec" : opt == 'o' ? "open" : "sha256";
+			if ((why = policy_add(&a.pol, kind, optarg))) {
+				fprintf(stderr, "block: --%s %s, not '%s'\n", kind, why, optarg);
+				bad = 1;
+			}
+			break;
 		case 'f': a.pol.fail_closed = 1; break;
 		case 'd':
 			errno = 0;
@@ -344,7 +451,9 @@ int main(int argc, char **argv)
 		default: bad = 1; break;
 		}
 	}
-	if (bad || optind != argc || (!a.pol.exec.n && !a.pol.sha256.n && !a.pol.open.n)) {
+	if (!bad && optind == argc && (content = load_content(&a.pol)) < 0) {
+		status = 65; /* EX_DATAERR */
+	} else if (bad || optind != argc || (!content && !a.pol.exec.n && !a.pol.sha256.n && !a.pol.open.n)) {
 		usage(stderr);
 	} else {
 		/* SIGINT/SIGTERM arrive as a readable descriptor, polled with

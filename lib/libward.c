@@ -3,7 +3,8 @@
  * libward.c — the client side of the wardd protocol (wire.h): the handshake
  * on the control socket, request/reply messages, and consumption of the
  * shared-memory event ring.  The names and record code live in names.c and
- * record.c; this file implements the rest of ward.h.
+ * record.c, the content helpers that need no connection in content.c; this
+ * file implements the rest of ward.h.
  *
  * The ring is written by wardd and read here; nothing read from it is
  * trusted until ward_rec_validate() has accepted it, so a corrupt ring
@@ -252,11 +253,12 @@ static int msg_recv(ward_client *c, uint16_t type, void *body, size_t cap, size_
 		if (!ok) {
 			if (fds)
 				close_fds(fds, got < nfds ? got : nfds);
-			/* wardd refuses a connection, or a status request,
-			 * with a REPLY in place of the answer: pass its error
-			 * on (the connection is still in step) */
+			/* wardd refuses a connection, a status or a content
+			 * request with a REPLY in place of the answer: pass
+			 * its error on (the connection is still in step) */
 			struct ward_msg_reply rep;
-			if ((type == WARD_MSG_WELCOME || type == WARD_MSG_STATUS_REPLY) && !truncated && m.magic == WARD_MSG_MAGIC &&
+			if ((type == WARD_MSG_WELCOME || type == WARD_MSG_STATUS_REPLY ||
+			     type == WARD_MSG_CONTENT_REPLY) && !truncated && m.magic == WARD_MSG_MAGIC &&
 			    m.type == WARD_MSG_REPLY && (size_t)n == sizeof(m) + sizeof(rep) && m.len == (size_t)n &&
 			    cap >= sizeof(rep)) {
 				memcpy(&rep, body, sizeof(rep));
@@ -613,6 +615,37 @@ int ward_client_status_json(ward_client *c, char **ret)
 	}
 	c->refused = false;
 	r = msg_recv(c, WARD_MSG_STATUS_REPLY, buf, cap, &len, NULL, 0);
+	if (r == 0 && memchr(buf, '\0', len))
+		r = -EPROTO; /* the body is text without NUL */
+	if (r < 0) {
+		free(buf);
+		return c->refused ? r : request_failed(c, r);
+	}
+	buf[len] = '\0';
+	char *shrunk = realloc(buf, len + 1);
+	*ret = shrunk ? shrunk : buf;
+	return 0;
+}
+
+int ward_client_content(ward_client *c, const char *request_json, char **ret)
+{
+	if (!c || !request_json || !ret)
+		return -EINVAL;
+	size_t cap = WARD_MSG_MAX - sizeof(struct ward_msg), len;
+	size_t req_len = strnlen(request_json, cap + 1);
+	if (req_len == 0 || req_len > cap)
+		return -EINVAL; /* nothing sent: the connection is still in step */
+	/* allocate first: running out of memory must not cost the connection */
+	char *buf = malloc(cap + 1);
+	if (!buf)
+		return -ENOMEM;
+	int r = msg_send(c->sock, WARD_MSG_CONTENT, request_json, req_len);
+	if (r < 0) {
+		free(buf);
+		return request_failed(c, r);
+	}
+	c->refused = false;
+	r = msg_recv(c, WARD_MSG_CONTENT_REPLY, buf, cap, &len, NULL, 0);
 	if (r == 0 && memchr(buf, '\0', len))
 		r = -EPROTO; /* the body is text without NUL */
 	if (r < 0) {

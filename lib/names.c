@@ -41,6 +41,7 @@ static const char *const type_names[WARD_EV_MAX_] = {
 	[WARD_EV_AUTH_BIND] = "auth_bind",
 	[WARD_EV_CLIENT_STATE] = "client_state",
 	[WARD_EV_TAMPER] = "tamper",
+	[WARD_EV_CONTENT] = "content",
 };
 
 struct field_info {
@@ -130,6 +131,9 @@ static const struct field_info fields[WARD_F_MAX_] = {
 	[WARD_F_STATE] = {"state", WARD_KIND_STR},
 	[WARD_F_RESTARTS] = {"restarts", WARD_KIND_U64},
 	[WARD_F_PREVENTED] = {"prevented", WARD_KIND_U64},
+	[WARD_F_VERSION] = {"version", WARD_KIND_U64},
+	[WARD_F_FROM_VERSION] = {"from_version", WARD_KIND_U64},
+	[WARD_F_CHANNEL] = {"channel", WARD_KIND_STR},
 };
 
 const char *ward_event_type_name(uint32_t type)

@@ -31,6 +31,11 @@
  *      wardd  -> client  REPLY      struct ward_msg_reply, value = 1 when the
  *                                   journal no longer held some of the events
  *      wardd  -> client  FILE       struct ward_msg_file + SCM_RIGHTS [fd]
+ *      client -> wardd   CONTENT    JSON text (no NUL): a content request
+ *                                   (docs/content.md, "Requests")
+ *      wardd  -> client  CONTENT_REPLY  JSON text (no NUL), up to WARD_MSG_MAX;
+ *                                   or REPLY with a negative errno when the
+ *                                   connection may not manage content
  *
  *    FILE is the one message wardd sends unasked: the read-only descriptor
  *    of the file an AUTH request is about, to a client that asked for it
@@ -98,6 +103,8 @@ enum ward_msg_type {
 	WARD_MSG_FILE = 11,
 	WARD_MSG_MUTE = 12,
 	WARD_MSG_RESUME = 13,
+	WARD_MSG_CONTENT = 14,
+	WARD_MSG_CONTENT_REPLY = 15,
 };
 
 struct ward_msg {

@@ -51,6 +51,7 @@ enum ward_event_type {
 	/* ward itself */
 	WARD_EV_CLIENT_STATE = 30, /* a supervised client started, stopped, was restarted or quarantined */
 	WARD_EV_TAMPER = 31,       /* something tried to write ward's files, kill, trace or detach ward */
+	WARD_EV_CONTENT = 32,      /* a client's content bundle was installed, refused, promoted, rolled back... */
 	/* append new types here */
 	WARD_EV_MAX_ /* one past the highest type; not a type */
 };

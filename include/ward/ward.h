@@ -13,7 +13,8 @@
  *   - Every function that can fail returns a negative errno value on error
  *     and leaves its output arguments unchanged.
  *   - Every `_free` function accepts NULL and returns NULL.
- *   - The library never prints and never calls exit().
+ *   - The library never prints and never calls exit(), except
+ *     ward_content_validate() in validate mode, which exists to do both.
  *   - Event type and field numbers are only ever appended to: a number once
  *     published keeps its meaning forever.
  *
@@ -22,7 +23,7 @@
  * time, alongside any other call but ward_client_free().  Different clients
  * are independent.
  *
- * Requests (subscribe, status) wait at most 5 s for wardd's answer.  A
+ * Requests (subscribe, status, content) wait at most 5 s for wardd's answer.  A
  * request that fails on the connection itself (timeout, protocol error)
  * ends the connection, since a late answer could be taken for the next
  * one's: every later call returns -EPIPE, and the client is freed and
@@ -136,6 +137,9 @@ enum ward_field {
 	WARD_F_STATE = 96,        /* str: a supervised client's new state (docs/supervisor.md) */
 	WARD_F_RESTARTS = 97,     /* u64: times the supervisor restarted that client */
 	WARD_F_PREVENTED = 98,    /* u64: tamper: 1 if ward stopped it, 0 if it only saw it */
+	WARD_F_VERSION = 99,      /* u64: content: the bundle's version */
+	WARD_F_FROM_VERSION = 100, /* u64: content: the version it replaces (0: none) */
+	WARD_F_CHANNEL = 101,     /* str: content: the bundle's channel */
 	/* append new fields here */
 	WARD_F_MAX_
 };
@@ -451,6 +455,106 @@ int ward_client_add_net_rule(ward_client *c, const struct ward_net_rule *r, uint
  * for wardd.  Returns 0, -ENOENT (no such rule), -EPERM (another client's),
  * -EPIPE, or another negative errno. */
 int ward_client_remove_net_rule(ward_client *c, uint32_t rule_id);
+
+/* ---- Content (docs/content.md) ----
+ *
+ * A client's content (its rules, lists, signatures: bytes in the client's
+ * own format) reaches it in a bundle that wardd verifies.  wardd extracts
+ * the payload to a file the client can read and starts the client's
+ * executable with four environment variables, all set or none:
+ *
+ *   WARD_CONTENT_MODE     "active", "shadow" or "validate"
+ *   WARD_CONTENT_FILE     absolute path of the payload
+ *   WARD_CONTENT_VERSION  the bundle's version, decimal, 1..2^63-1
+ *   WARD_CONTENT_CHANNEL  the bundle's channel, [a-z0-9][a-z0-9._-]{0,31}
+ *
+ * active:   the content in force.
+ * shadow:   a candidate, run beside the active instance: wardd records its
+ *           verdicts and does not apply them.  The client need not behave
+ *           differently.
+ * validate: a sandboxed run that must not connect to wardd and only parses
+ *           the payload with the client's own parser (ward_content_validate()).
+ *
+ * Like every variable libward reads, they are read with secure_getenv(): a
+ * set-user-ID or set-capabilities process sees none.
+ * (LIBWARD_0.4)
+ */
+enum ward_content_mode {
+	WARD_CONTENT_NONE = 0,     /* started without content */
+	WARD_CONTENT_ACTIVE = 1,
+	WARD_CONTENT_SHADOW = 2,
+	WARD_CONTENT_VALIDATE = 3,
+};
+
+struct ward_content_info {
+	int mode;            /* enum ward_content_mode */
+	const char *path;    /* the payload file; NULL with WARD_CONTENT_NONE */
+	uint64_t version;    /* 0 with WARD_CONTENT_NONE */
+	const char *channel; /* NULL with WARD_CONTENT_NONE */
+};
+
+/*
+ * ward_content_info() — what content this process was started with, from
+ * the environment wardd sets.  Checks the form only (the file is not
+ * opened).  The pointers in *@out point into the environment: valid while
+ * it is unchanged (no setenv(), unsetenv() or putenv() of these variables).
+ * Returns 0 (mode WARD_CONTENT_NONE when none of the variables is set), or
+ * -EINVAL for a NULL @out, or when the variables are present but malformed:
+ * some missing, an unknown mode, a path that is not absolute or is PATH_MAX
+ * bytes or longer, a version that is not 1..2^63-1 in decimal without sign
+ * or leading zero, a channel not of the form above (*@out unchanged).
+ */
+int ward_content_info(struct ward_content_info *out);
+
+/* The client's own parser, run on the payload file @path (in validate mode
+ * by ward_content_validate(); a client may call it itself to load its
+ * content).  Returns 0 to accept, or non-zero to reject with a reason
+ * written into @err (@errlen bytes, NUL-terminated; @err starts empty). */
+typedef int (*ward_content_parse_fn)(const char *path, void *userdata, char *err, size_t errlen);
+
+/*
+ * ward_content_validate() — call first thing in main(), before connecting
+ * to wardd.
+ * Not in validate mode (WARD_CONTENT_MODE unset or not "validate"): returns
+ * 0 at once and does nothing (-EINVAL if @parse is NULL).
+ * In validate mode: runs @parse(path, @userdata, err, errlen) on the
+ * payload, writes one line to stdout, and ends the process with _exit()
+ * (no atexit handler runs); it never returns:
+ *   "accepted: version N
+"   exit status 0, when @parse returned 0;
+ *   "rejected: REASON
+"      exit status 65 (EX_DATAERR) otherwise, REASON
+ *                             being @parse's err ("the parser gave no
+ *                             reason" when empty).
+ * wardd shows REASON to the operator.  It is sanitised: each control
+ * character and each byte that is not UTF-8 becomes '?', and it is cut to
+ * 400 bytes on a character boundary.  While @parse runs, stdout is
+ * redirected to stderr (wardd's log), so the verdict is the only line on
+ * stdout, whatever the parser prints.  When the WARD_CONTENT_* variables
+ * are malformed (see ward_content_info()), or @parse is NULL, the content
+ * is rejected with a reason saying so ("malformed environment: ...").  A
+ * parser that crashes or exits by itself is a crash of the validator:
+ * wardd rejects the content too.
+ */
+int ward_content_validate(ward_content_parse_fn parse, void *userdata);
+
+/*
+ * ward_client_content() — administration (a root process, not a
+ * registered client; `ward content ...`): send one content request, a
+ * JSON text (docs/content.md, "Requests"), and wait for wardd's answer.
+ * libward does not parse either text.
+ * @request_json: NUL-terminated, 1 to 65520 bytes (one message's body).
+ * @ret: set to wardd's answer, a NUL-terminated JSON text the caller frees
+ *       with free().
+ * Returns 0, -EINVAL (@request_json NULL, empty or too long; nothing is
+ * sent), -EPERM for a connection that may not manage content (not root,
+ * or a registered client), another error wardd refuses the request with,
+ * -ETIMEDOUT after 5 s without an answer, -EPIPE, -ENOMEM, or another
+ * negative errno.  A refusal keeps the connection; a timeout or protocol
+ * error ends it, as for every request.
+ * (LIBWARD_0.4)
+ */
+int ward_client_content(ward_client *c, const char *request_json, char **ret);
 
 /* ---- Events.  An event is read-only and owned by its client. ---- */
 

@@ -8,9 +8,10 @@
  *
  *   healthy    resumes after what its manifest last acknowledged
  *              (WARD_RESUME_LAST), subscribes to exec/exit/fork/open
- *              (NOTIFY) and answers every auth_exec ALLOW at once; every
- *              50 ms writes its counters to $WARD_STATE_DIR/stats
- *              ("received= gaps= lost= auth= exec="), and appends the pid
+ *              (NOTIFY) and answers every auth_exec ALLOW at once (DENY
+ *              for its content's deny paths); every 50 ms writes its
+ *              counters to $WARD_STATE_DIR/stats ("received= gaps= lost=
+ *              auth= exec= denied="), and appends the pid
  *              of every exec event to $WARD_STATE_DIR/execs
  *   segv       connects, subscribes, then dereferences NULL
  *   abort      connects, subscribes, then abort()s
@@ -31,6 +32,25 @@
  * Every mode but healthy first writes "started" to $WARD_STATE_DIR/started
  * (appending a line), so the test can count starts.  Statically linked with
  * libward: its directory is outside what its Landlock rules let it read.
+ *
+ * Content (docs/content.md).  Started with content (WARD_CONTENT_*), it
+ * reads the payload first: lines "KEY VALUE", exactly two fields separated
+ * by blanks; blank lines and lines whose first non-blank character is '#'
+ * are skipped.  Keys:
+ *
+ *   mode MODE           one of the modes above, in place of argv[1]
+ *                       (at most once)
+ *   deny PATH           an absolute path: healthy answers DENY to an AUTH
+ *                       request (exec, or open) for exactly that path,
+ *                       ALLOW to the rest (at most 64 lines)
+ *   crash_after_ms N    abort() N ms (1..3600000) after the start (at most
+ *                       once)
+ *
+ * Anything else is rejected, naming the line.  The same parser answers
+ * wardd in validate mode (ward_content_validate()) and loads the content
+ * at start; content that does not load ends it with status 65.  With
+ * content it appends "MODE VERSION CHANNEL PID" (MODE active or shadow) to
+ * $WARD_STATE_DIR/content.  Without content it behaves as it always has.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -44,6 +64,7 @@
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -57,6 +78,160 @@ static const char *state_dir(void)
 	const char *d = getenv("WARD_STATE_DIR");
 	return d && *d ? d : ".";
 }
+
+/* ---- content ---- */
+
+#define DENY_MAX 64
+#define CRASH_AFTER_MAX 3600000L
+#define BLANKS " \t\n\v\f\r"
+
+static const char *const mode_names[] = {
+	"healthy", "segv", "abort", "hang-auth", "busy", "oom", "forkbomb",
+	"garbage", "noread", "idle", "manual", "entitle", "escape",
+};
+
+struct content {
+	char *mode;           /* "mode": replaces argv[1]; NULL if absent */
+	char *deny[DENY_MAX]; /* "deny": AUTH requests for these paths are denied */
+	size_t ndeny;
+	long crash_after_ms;  /* "crash_after_ms": 0 if absent */
+};
+
+static struct content content;
+
+/* The value of one "KEY VALUE" line into @c; NULL, or what is wrong. */
+static const char *content_set(struct content *c, const char *key, const char *value)
+{
+	if (strcmp(key, "mode") == 0) {
+		size_t i = 0, n = sizeof(mode_names) / sizeof(mode_names[0]);
+		while (i < n && strcmp(value, mode_names[i]) != 0)
+			i++;
+		if (i == n)
+			return "unknown mode";
+		if (c->mode)
+			return "mode given twice";
+		return (c->mode = strdup(value)) ? NULL : "out of memory";
+	}
+	if (strcmp(key, "deny") == 0) {
+		if (value[0] != '/')
+			return "deny needs an absolute path";
+		if (c->ndeny == DENY_MAX)
+			return "more than 64 deny lines";
+		return (c->deny[c->ndeny++] = strdup(value)) ? NULL : "out of memory";
+	}
+	if (strcmp(key, "crash_after_ms") == 0) {
+		char *end;
+		errno = 0;
+		long ms = strtol(value, &end, 10);
+		if (errno || end == value || *end || value[0] < '0' || value[0] > '9' || ms < 1 ||
+		    ms > CRASH_AFTER_MAX)
+			return "crash_after_ms needs 1 to 3600000";
+		if (c->crash_after_ms)
+			return "crash_after_ms given twice";
+		c->crash_after_ms = ms;
+		return NULL;
+	}
+	return "unknown key";
+}
+
+/* The content parser (ward_content_parse_fn), into the struct content
+ * @userdata. */
+static int parse_content(const char *path, void *userdata, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "re");
+	char *line = NULL, *field[3], *save;
+	size_t cap = 0;
+	ssize_t len;
+	unsigned lineno = 0;
+	int bad = 0;
+
+	if (!f) {
+		snprintf(err, errlen, "cannot open the payload: %s", strerror(errno));
+		return 1;
+	}
+	while (!bad && (len = getline(&line, &cap, f)) >= 0) {
+		unsigned n = 0;
+		const char *why;
+		lineno++;
+		if (strlen(line) != (size_t)len) {
+			snprintf(err, errlen, "line %u: a NUL byte", lineno);
+			bad = 1;
+			break;
+		}
+		for (char *t = strtok_r(line, BLANKS, &save); t; t = strtok_r(NULL, BLANKS, &save))
+			if (n++ < 3)
+				field[n - 1] = t;
+		if (n == 0 || field[0][0] == '#')
+			continue;
+		if (n != 2) {
+			snprintf(err, errlen, "line %u: %u field%s, the schema has 2", lineno, n, n == 1 ? "" : "s");
+			bad = 1;
+		} else if ((why = content_set(userdata, field[0], field[1]))) {
+			snprintf(err, errlen, "line %u: %s: %.40s", lineno, why,
+				 strcmp(why, "unknown key") == 0 ? field[0] : field[1]);
+			bad = 1;
+		}
+	}
+	if (!bad && ferror(f)) {
+		snprintf(err, errlen, "cannot read the payload: %s", strerror(errno));
+		bad = 1;
+	}
+	free(line);
+	fclose(f);
+	return bad;
+}
+
+static void on_crash_timer(int sig)
+{
+	abort();
+}
+
+/* Load the content this process was started with, if any, and apply what
+ * applies at once: the mode (*@mode) and the crash timer.  Exits 65 when
+ * the content cannot be used. */
+static void load_content(const char **mode)
+{
+	struct ward_content_info ci;
+	char err[512] = "", path[4096];
+	int r = ward_content_info(&ci);
+	if (r < 0) {
+		fprintf(stderr, "fault_client: content: %s\n", ward_strerror(r));
+		exit(65);
+	}
+	if (ci.mode == WARD_CONTENT_NONE)
+		return;
+	if (parse_content(ci.path, &content, err, sizeof(err))) {
+		fprintf(stderr, "fault_client: content version %llu: %s\n", (unsigned long long)ci.version, err);
+		exit(65);
+	}
+	if (content.mode)
+		*mode = content.mode;
+	if (content.crash_after_ms) {
+		struct itimerval it = {.it_value = {.tv_sec = content.crash_after_ms / 1000,
+						    .tv_usec = content.crash_after_ms % 1000 * 1000}};
+		signal(SIGALRM, on_crash_timer);
+		setitimer(ITIMER_REAL, &it, NULL);
+	}
+	snprintf(path, sizeof(path), "%s/content", state_dir());
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		dprintf(fd, "%s %llu %s %d\n", ci.mode == WARD_CONTENT_SHADOW ? "shadow" : "active",
+			(unsigned long long)ci.version, ci.channel, (int)getpid());
+		close(fd);
+	}
+	fprintf(stderr, "fault_client: content version %llu, channel %s: mode %s, %zu deny, crash_after_ms %ld\n",
+		(unsigned long long)ci.version, ci.channel, *mode, content.ndeny, content.crash_after_ms);
+}
+
+static int denied(const char *path)
+{
+	for (size_t i = 0; path && i < content.ndeny; i++)
+		if (strcmp(content.deny[i], path) == 0)
+			return 1;
+	return 0;
+}
+
+/* ---- modes ---- */
 
 static void mark_started(const char *mode)
 {
@@ -105,7 +280,7 @@ static void subscribe_auth(ward_client *c)
 
 struct hstate {
 	ward_client *c;
-	uint64_t auth, exec;
+	uint64_t auth, exec, denied;
 	FILE *execs;
 };
 
@@ -114,9 +289,13 @@ static int on_event(const ward_event *ev, void *arg)
 	struct hstate *h = arg;
 	if (ward_event_is_auth(ev)) {
 		uint64_t id;
-		if (ward_event_u64(ev, WARD_F_AUTH_ID, &id) == 0 &&
-		    ward_client_respond(h->c, id, WARD_VERDICT_ALLOW, 0) == 0)
+		const char *path = NULL;
+		ward_event_str(ev, WARD_F_PATH, &path, NULL);
+		uint32_t verdict = denied(path) ? WARD_VERDICT_DENY : WARD_VERDICT_ALLOW;
+		if (ward_event_u64(ev, WARD_F_AUTH_ID, &id) == 0 && ward_client_respond(h->c, id, verdict, 0) == 0) {
 			h->auth++;
+			h->denied += verdict == WARD_VERDICT_DENY;
+		}
 	} else if (ward_event_type(ev) == WARD_EV_EXEC) {
 		uint64_t pid;
 		h->exec++;
@@ -140,9 +319,9 @@ static void write_stats(struct hstate *h)
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return;
-	dprintf(fd, "received=%llu gaps=%llu lost=%llu auth=%llu exec=%llu\n", (unsigned long long)st.received,
-		(unsigned long long)st.gaps, (unsigned long long)st.lost, (unsigned long long)h->auth,
-		(unsigned long long)h->exec);
+	dprintf(fd, "received=%llu gaps=%llu lost=%llu auth=%llu exec=%llu denied=%llu\n",
+		(unsigned long long)st.received, (unsigned long long)st.gaps, (unsigned long long)st.lost,
+		(unsigned long long)h->auth, (unsigned long long)h->exec, (unsigned long long)h->denied);
 	close(fd);
 	rename(tmp, path);
 }
@@ -280,13 +459,16 @@ static int escape(const char *forbidden)
 
 int main(int argc, char **argv)
 {
-	if (argc >= 2 && strcmp(argv[1], "escape") == 0)
-		return escape(argc > 2 ? argv[2] : "/etc/shadow");
-	if (argc != 2) {
+	/* wardd checking new content: parse it, report and exit */
+	ward_content_validate(parse_content, &content);
+	if (argc < 2 || (argc != 2 && strcmp(argv[1], "escape") != 0)) {
 		fprintf(stderr, "usage: fault_client MODE\n");
 		return 2;
 	}
 	const char *mode = argv[1];
+	load_content(&mode);
+	if (strcmp(mode, "escape") == 0)
+		return escape(argc > 2 ? argv[2] : "/etc/shadow");
 	signal(SIGPIPE, SIG_IGN);
 	if (strcmp(mode, "healthy") == 0)
 		return healthy();

@@ -7,10 +7,15 @@
  * wire.h describes, and answers SUBSCRIBE and STATUS.  The test itself plays
  * wardd's producer side: it writes records into the ring with the record
  * builder, publishes head and wakes the client.  Each test gets a new fake.
+ *
+ * The content helpers (ward_content_info(), ward_content_validate()) are
+ * tested on the environment; validate mode ends the process, so it runs in
+ * a forked child whose stdout, stderr and exit status the test reads.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -24,6 +29,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -54,6 +60,11 @@ struct fake {
 	int32_t sub_error;       /* what SUBSCRIBE is answered with */
 	const char *status;      /* STATUS_REPLY body */
 	size_t status_len;
+	const char *content;     /* CONTENT_REPLY body (a request naming
+				    "refuse" gets a REPLY -EPERM instead) */
+	size_t content_len;
+	char content_req[WARD_MSG_MAX]; /* the last CONTENT request's body */
+	size_t content_req_len;
 	int pad_garbage;         /* leave short tail gaps as garbage, not PAD stubs */
 	/* seen by the fake */
 	struct ward_msg_hello hello;
@@ -156,6 +167,14 @@ static void fake_serve(struct fake *f)
 				send_msg(f, WARD_MSG_REPLY, &rep, sizeof(rep), NULL, 0);
 		} else if (m->type == WARD_MSG_STATUS) {
 			send_msg(f, WARD_MSG_STATUS_REPLY, f->status, f->status_len, NULL, 0);
+		} else if (m->type == WARD_MSG_CONTENT) {
+			f->content_req_len = (size_t)n - sizeof(*m);
+			memcpy(f->content_req, m + 1, f->content_req_len);
+			struct ward_msg_reply rep = { .error = -EPERM };
+			if (memmem(f->content_req, f->content_req_len, "refuse", 6))
+				send_msg(f, WARD_MSG_REPLY, &rep, sizeof(rep), NULL, 0);
+			else
+				send_msg(f, WARD_MSG_CONTENT_REPLY, f->content, f->content_len, NULL, 0);
 		}
 	}
 }
@@ -185,6 +204,8 @@ static struct fake *fake_start(enum fake_mode mode, uint64_t ring_size)
 	f->conn = f->efd = -1;
 	f->status = "{\"version\":\"0.1.0\",\"pid\":1}";
 	f->status_len = strlen(f->status);
+	f->content = "{\"ok\":true,\"installed\":7}";
+	f->content_len = strlen(f->content);
 	strcpy(f->dir, "/tmp/ward-test-XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
 	setenv("WARD_RUNTIME_DIR", f->dir, 1);
@@ -923,6 +944,360 @@ static void test_corrupt_mid_batch(void **state)
 	fake_stop(f);
 }
 
+/* ---- content ---- */
+
+static void test_content_request(void **state)
+{
+	struct fake *f = fake_start(FAKE_OK, RING_SIZE);
+	ward_client *c = connect_ok(f);
+	const char *req = "{\"op\":\"status\",\"client\":\"block\"}";
+	char *s = NULL;
+	assert_int_equal(ward_client_content(c, req, &s), 0);
+	assert_string_equal(s, f->content);
+	/* the request went as its text, without the NUL */
+	assert_int_equal(f->content_req_len, strlen(req));
+	assert_memory_equal(f->content_req, req, strlen(req));
+	free(s);
+
+	/* a refusal is passed on, and the connection stays in step */
+	s = (char *)&s;
+	assert_int_equal(ward_client_content(c, "{\"op\":\"refuse\"}", &s), -EPERM);
+	assert_ptr_equal(s, (char *)&s);
+	f->content = "";
+	f->content_len = 0;
+	assert_int_equal(ward_client_content(c, "{}", &s), 0);
+	assert_string_equal(s, "");
+	free(s);
+
+	/* the largest request that fits one message, and one byte more */
+	size_t cap = WARD_MSG_MAX - sizeof(struct ward_msg);
+	char *big = malloc(cap + 2);
+	assert_non_null(big);
+	memset(big, ' ', cap + 1);
+	big[cap + 1] = '\0';
+	s = NULL;
+	assert_int_equal(ward_client_content(c, big, &s), -EINVAL);
+	big[cap] = '\0';
+	assert_int_equal(ward_client_content(c, big, &s), 0);
+	assert_int_equal(f->content_req_len, cap);
+	free(s);
+	free(big);
+
+	/* refused before anything is sent */
+	s = NULL;
+	f->content_req_len = 0;
+	assert_int_equal(ward_client_content(c, "", &s), -EINVAL);
+	assert_int_equal(ward_client_content(c, NULL, &s), -EINVAL);
+	assert_int_equal(ward_client_content(c, "{}", NULL), -EINVAL);
+	assert_int_equal(ward_client_content(NULL, "{}", &s), -EINVAL);
+	assert_null(s);
+	assert_int_equal(f->content_req_len, 0);
+	assert_int_equal(ward_client_subscribe(c, NULL, 0), 0); /* still in step */
+	ward_client_free(c);
+	fake_stop(f);
+}
+
+static void test_content_reply_with_nul(void **state)
+{
+	struct fake *f = fake_start(FAKE_OK, RING_SIZE);
+	ward_client *c = connect_ok(f);
+	f->content = "{}\0{}";
+	f->content_len = 5;
+	char *s = NULL;
+	assert_int_equal(ward_client_content(c, "{}", &s), -EPROTO);
+	assert_null(s);
+	/* not an answer wardd gives: the connection is closed */
+	assert_int_equal(ward_client_content(c, "{}", &s), -EPIPE);
+	ward_client_free(c);
+	fake_stop(f);
+}
+
+/* Set the four WARD_CONTENT_* variables; NULL unsets one. */
+static void set_content_env(const char *mode, const char *file, const char *version, const char *channel)
+{
+	const char *names[] = { "WARD_CONTENT_MODE", "WARD_CONTENT_FILE", "WARD_CONTENT_VERSION",
+				"WARD_CONTENT_CHANNEL" };
+	const char *values[] = { mode, file, version, channel };
+	for (int i = 0; i < 4; i++) {
+		if (values[i])
+			setenv(names[i], values[i], 1);
+		else
+			unsetenv(names[i]);
+	}
+}
+
+static void test_content_info_none(void **state)
+{
+	set_content_env(NULL, NULL, NULL, NULL);
+	struct ward_content_info ci;
+	memset(&ci, 0x5a, sizeof(ci));
+	assert_int_equal(ward_content_info(&ci), 0);
+	assert_int_equal(ci.mode, WARD_CONTENT_NONE);
+	assert_null(ci.path);
+	assert_int_equal(ci.version, 0);
+	assert_null(ci.channel);
+	assert_int_equal(ward_content_info(NULL), -EINVAL);
+}
+
+static void test_content_info_modes(void **state)
+{
+	static const struct {
+		const char *name;
+		int mode;
+	} modes[] = {
+		{ "active", WARD_CONTENT_ACTIVE },
+		{ "shadow", WARD_CONTENT_SHADOW },
+		{ "validate", WARD_CONTENT_VALIDATE },
+	};
+	for (size_t i = 0; i < 3; i++) {
+		set_content_env(modes[i].name, "/var/lib/ward/content/block/payload", "42", "stable");
+		struct ward_content_info ci;
+		assert_int_equal(ward_content_info(&ci), 0);
+		assert_int_equal(ci.mode, modes[i].mode);
+		assert_string_equal(ci.path, "/var/lib/ward/content/block/payload");
+		assert_int_equal(ci.version, 42);
+		assert_string_equal(ci.channel, "stable");
+		/* the pointers are the environment's */
+		assert_ptr_equal(ci.path, getenv("WARD_CONTENT_FILE"));
+	}
+	/* the bounds of version and channel */
+	set_content_env("active", "/p", "9223372036854775807", "a");
+	struct ward_content_info ci;
+	assert_int_equal(ward_content_info(&ci), 0);
+	assert_int_equal(ci.version, INT64_MAX);
+	set_content_env("active", "/p", "1", "0123456789abcdef.-_0123456789abc");
+	assert_int_equal(ward_content_info(&ci), 0);
+	assert_int_equal(ci.version, 1);
+	assert_int_equal(strlen(ci.channel), 32);
+	set_content_env(NULL, NULL, NULL, NULL);
+}
+
+static void test_content_info_malformed(void **state)
+{
+	static char long_path[PATH_MAX + 1];
+	memset(long_path, 'p', PATH_MAX);
+	long_path[0] = '/';
+	long_path[PATH_MAX] = '\0';
+	static const char *const bad[][4] = {
+		/* some set, some not */
+		{ "active", NULL, NULL, NULL },
+		{ NULL, "/p", "1", "stable" },
+		{ "active", "/p", NULL, "stable" },
+		{ "active", "/p", "1", NULL },
+		/* modes */
+		{ "", "/p", "1", "stable" },
+		{ "Active", "/p", "1", "stable" },
+		{ "validate ", "/p", "1", "stable" },
+		{ "none", "/p", "1", "stable" },
+		/* paths */
+		{ "active", "", "1", "stable" },
+		{ "active", "payload", "1", "stable" },
+		{ "active", "./payload", "1", "stable" },
+		{ "active", long_path, "1", "stable" },
+		/* versions */
+		{ "active", "/p", "", "stable" },
+		{ "active", "/p", "0", "stable" },
+		{ "active", "/p", "07", "stable" },
+		{ "active", "/p", "-1", "stable" },
+		{ "active", "/p", "+1", "stable" },
+		{ "active", "/p", " 1", "stable" },
+		{ "active", "/p", "1 ", "stable" },
+		{ "active", "/p", "1x", "stable" },
+		{ "active", "/p", "0x10", "stable" },
+		{ "active", "/p", "9223372036854775808", "stable" },
+		{ "active", "/p", "18446744073709551617", "stable" },
+		/* channels */
+		{ "active", "/p", "1", "" },
+		{ "active", "/p", "1", "Stable" },
+		{ "active", "/p", "1", "-stable" },
+		{ "active", "/p", "1", ".stable" },
+		{ "active", "/p", "1", "sta ble" },
+		{ "active", "/p", "1", "stable\n" },
+		{ "active", "/p", "1", "0123456789abcdef0123456789abcdef0" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		set_content_env(bad[i][0], bad[i][1], bad[i][2], bad[i][3]);
+		struct ward_content_info ci;
+		memset(&ci, 0x5a, sizeof(ci));
+		int r = ward_content_info(&ci);
+		if (r != -EINVAL)
+			fail_msg("case %zu: %d", i, r);
+		assert_int_equal(ci.mode, 0x5a5a5a5a); /* unchanged */
+	}
+	set_content_env(NULL, NULL, NULL, NULL);
+}
+
+static int parse_never(const char *path, void *userdata, char *err, size_t errlen)
+{
+	abort(); /* must not be called */
+}
+
+static void test_content_validate_not_validate(void **state)
+{
+	/* returns at once, in this process */
+	set_content_env(NULL, NULL, NULL, NULL);
+	assert_int_equal(ward_content_validate(parse_never, NULL), 0);
+	assert_int_equal(ward_content_validate(NULL, NULL), -EINVAL);
+	set_content_env("active", "/p", "3", "stable");
+	assert_int_equal(ward_content_validate(parse_never, NULL), 0);
+	set_content_env("shadow", "/p", "3", "stable");
+	assert_int_equal(ward_content_validate(parse_never, NULL), 0);
+	/* malformed, but not validate mode: ward_content_info() tells */
+	set_content_env("active", "relative", "3", "stable");
+	assert_int_equal(ward_content_validate(parse_never, NULL), 0);
+	set_content_env(NULL, NULL, NULL, NULL);
+}
+
+struct child {
+	int status;
+	char out[4096]; /* its stdout */
+	char err[4096]; /* its stderr */
+};
+
+static void read_all(int fd, char *buf, size_t cap)
+{
+	size_t len = 0;
+	ssize_t n;
+	while (len < cap - 1 && (n = read(fd, buf + len, cap - 1 - len)) > 0)
+		len += (size_t)n;
+	buf[len] = '\0';
+	close(fd);
+}
+
+/* Run ward_content_validate(@parse, @userdata) in a child with the
+ * environment set here; collect what it wrote and how it ended.  A child in
+ * which ward_content_validate() returns exits 99. */
+static void run_validate(ward_content_parse_fn parse, void *userdata, struct child *ch)
+{
+	int out[2], err[2];
+	assert_int_equal(pipe(out), 0);
+	assert_int_equal(pipe(err), 0);
+	fflush(NULL);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(out[1], STDOUT_FILENO);
+		dup2(err[1], STDERR_FILENO);
+		close(out[0]);
+		close(out[1]);
+		close(err[0]);
+		close(err[1]);
+		int r = ward_content_validate(parse, userdata);
+		printf("returned %d\n", r);
+		fflush(stdout);
+		_exit(99);
+	}
+	close(out[1]);
+	close(err[1]);
+	read_all(out[0], ch->out, sizeof(ch->out));
+	read_all(err[0], ch->err, sizeof(ch->err));
+	assert_int_equal(waitpid(pid, &ch->status, 0), pid);
+}
+
+static int exit_status(const struct child *ch)
+{
+	return WIFEXITED(ch->status) ? WEXITSTATUS(ch->status) : 1000 + WTERMSIG(ch->status);
+}
+
+static const char payload_path[] = "/run/ward/content/block/42/payload";
+
+/* Accepts when called with the payload and its userdata; says so on
+ * stdout, without a newline, as a careless parser might. */
+static int parse_accept(const char *path, void *userdata, char *err, size_t errlen)
+{
+	printf("parser chatter");
+	if (strcmp(path, payload_path) != 0 || strcmp(userdata, "lists") != 0 || errlen < 400 || err[0]) {
+		snprintf(err, errlen, "wrong arguments");
+		return 1;
+	}
+	return 0;
+}
+
+static void test_content_validate_accept(void **state)
+{
+	struct child ch;
+	char lists[] = "lists";
+	set_content_env("validate", payload_path, "9223372036854775807", "stable");
+	run_validate(parse_accept, lists, &ch);
+	assert_int_equal(exit_status(&ch), 0);
+	/* the verdict is the only line on stdout; the parser's output went to stderr */
+	assert_string_equal(ch.out, "accepted: version 9223372036854775807\n");
+	assert_string_equal(ch.err, "parser chatter");
+	set_content_env(NULL, NULL, NULL, NULL);
+}
+
+static const char *reject_reason; /* what parse_reject writes */
+
+static int parse_reject(const char *path, void *userdata, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "%s", reject_reason);
+	puts("parser chatter");
+	return -1;
+}
+
+/* A parser that leaves err without a NUL. */
+static int parse_reject_unterminated(const char *path, void *userdata, char *err, size_t errlen)
+{
+	memset(err, 'u', errlen);
+	return 2;
+}
+
+static void expect_rejected(ward_content_parse_fn parse, const char *reason, const char *line)
+{
+	struct child ch;
+	reject_reason = reason;
+	run_validate(parse, NULL, &ch);
+	assert_int_equal(exit_status(&ch), 65);
+	assert_string_equal(ch.out, line);
+}
+
+static void test_content_validate_reject(void **state)
+{
+	static char reason[1000], line[1000];
+	set_content_env("validate", payload_path, "42", "stable");
+	expect_rejected(parse_reject, "line 3: 3 fields, the schema has 2", "rejected: line 3: 3 fields, the schema has 2\n");
+	expect_rejected(parse_reject, "", "rejected: the parser gave no reason\n");
+
+	/* control characters (C0, DEL, C1) and bytes that are not UTF-8 become
+	 * '?'; other UTF-8 stays; the reason is cut at 400 bytes */
+	const char *head = "a\tb\nc\x1b[31m\x7f \xc3\xa9 \xc2\x85 \x80 \xed\xa0\x80 \xe2\x82\xac ";
+	const char *clean = "a?b?c?[31m? \xc3\xa9 ? ? ??? \xe2\x82\xac ";
+	snprintf(reason, sizeof(reason), "%s", head);
+	memset(reason + strlen(head), 'x', 600);
+	snprintf(line, sizeof(line), "rejected: %s", clean);
+	memset(line + strlen(line), 'x', 400 - strlen(clean));
+	strcpy(line + strlen("rejected: ") + 400, "\n");
+	expect_rejected(parse_reject, reason, line);
+
+	/* never inside a character: an é across the limit is left out */
+	memset(reason, 'a', 399);
+	strcpy(reason + 399, "\xc3\xa9 and more");
+	snprintf(line, sizeof(line), "rejected: %.399s\n", reason);
+	expect_rejected(parse_reject, reason, line);
+
+	/* an err the parser filled to its end */
+	memset(reason, 'u', 400);
+	snprintf(line, sizeof(line), "rejected: %.400s\n", reason);
+	expect_rejected(parse_reject_unterminated, NULL, line);
+	set_content_env(NULL, NULL, NULL, NULL);
+}
+
+static void test_content_validate_bad_env(void **state)
+{
+	/* the parser is never called: each case ends in a rejection */
+	set_content_env("validate", "payload", "42", "stable");
+	expect_rejected(parse_never, NULL, "rejected: malformed environment: WARD_CONTENT_FILE is not an absolute path\n");
+	set_content_env("validate", "/p", "042", "stable");
+	expect_rejected(parse_never, NULL, "rejected: malformed environment: WARD_CONTENT_VERSION is not a version (1 to 2^63-1)\n");
+	set_content_env("validate", "/p", "42", "Stable");
+	expect_rejected(parse_never, NULL, "rejected: malformed environment: WARD_CONTENT_CHANNEL is not a channel name\n");
+	set_content_env("validate", NULL, "42", NULL);
+	expect_rejected(parse_never, NULL, "rejected: malformed environment: WARD_CONTENT_FILE is not set\n");
+	set_content_env("validate", "/p", "42", "stable");
+	expect_rejected(NULL, NULL, "rejected: the client has no parser\n");
+	set_content_env(NULL, NULL, NULL, NULL);
+}
+
 static void test_null_args(void **state)
 {
 	assert_null(ward_client_free(NULL));
@@ -958,6 +1333,15 @@ int main(void)
 		cmocka_unit_test(test_corrupt_ring),
 		cmocka_unit_test(test_corrupt_short_gap),
 		cmocka_unit_test(test_corrupt_mid_batch),
+		cmocka_unit_test(test_content_request),
+		cmocka_unit_test(test_content_reply_with_nul),
+		cmocka_unit_test(test_content_info_none),
+		cmocka_unit_test(test_content_info_modes),
+		cmocka_unit_test(test_content_info_malformed),
+		cmocka_unit_test(test_content_validate_not_validate),
+		cmocka_unit_test(test_content_validate_accept),
+		cmocka_unit_test(test_content_validate_reject),
+		cmocka_unit_test(test_content_validate_bad_env),
 		cmocka_unit_test(test_null_args),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

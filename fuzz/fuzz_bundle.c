@@ -1,0 +1,273 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * fuzz_bundle.c — libFuzzer harness for content bundles (daemon/bundle.c):
+ * the bundle file, its metadata, signature files and the whole check
+ * against a fixed root (keys 0, 1, 2 derived from fixed seeds, threshold 2).
+ *
+ * Input: one flags byte, a u16 LE length L, L bytes of signature file, and
+ * the rest is the bundle file.  Flags: bit 0/1 — the harness itself signs
+ * the bundle with key 0/1 and puts that signature first (so that mutated
+ * bundles still reach the checks after the signatures); bit 2 — any
+ * channel (else "stable"); bits 3-4 — the highest version installed (0, 6,
+ * 7, 2^63-1); bits 5-6 — now (2026-12-01, the epoch, 2026-12-26T01:00:00Z,
+ * the end of time).
+ *
+ * Invariants: nothing crashes or reads out of bounds (ASan); whatever
+ * metadata parses is canonical (bundle_meta_format() writes back exactly
+ * its bytes), and a bundle that parses is exactly what bundle_build()
+ * makes of its metadata and payload when the hash matches; bundle_verify()
+ * refuses a badly structured file with the same reason as bundle_parse();
+ * on BR_OK the payload is the end of the buffer, its hash is the one named,
+ * and the client, channel, expiry and version are the ones asked for.
+ *
+ * WARD_FUZZ_WRITE_SEEDS=DIR fuzz_bundle writes the seed corpus
+ * (fuzz/corpus/bundle) into DIR and exits.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "bundle.h"
+
+#define NKEYS 3
+#define MAX_LEN (1u << 20)
+
+static struct minisign_seckey sk[NKEYS];
+static struct trust_root root;
+static const int64_t nows[4] = {1795996800 /* 2026-12-01 */, 0, 1798246800 /* 2026-12-26T01:00:00Z */,
+				BUNDLE_TIME_MAX};
+static const uint64_t highs[4] = {0, 6, 7, (uint64_t)INT64_MAX};
+
+static void key(int i)
+{
+	uint8_t seed[32], pk[32];
+	memset(seed, 0, sizeof(seed));
+	snprintf((char *)seed, sizeof(seed), "ward fuzz bundle key %d", i);
+	crypto_sign_seed_keypair(pk, sk[i].sk, seed);
+	memcpy(sk[i].keyid, "fuzzkey", 7);
+	sk[i].keyid[7] = (uint8_t)('0' + i);
+	memcpy(root.keys[i].keyid, sk[i].keyid, MINISIGN_KEYID_LEN);
+	memcpy(root.keys[i].pk, pk, 32);
+}
+
+static void check(int ok)
+{
+	if (!ok)
+		abort();
+}
+
+/* ---- seeds ---- */
+
+static void write_seed(const char *dir, const char *name, uint8_t flags, const char *sigs, size_t sl,
+		       const uint8_t *b, size_t bl)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "wb");
+	check(f != NULL);
+	uint8_t hdr[3] = {flags, (uint8_t)sl, (uint8_t)(sl >> 8)};
+	check(fwrite(hdr, 1, 3, f) == 3 && fwrite(sigs, 1, sl, f) == sl && fwrite(b, 1, bl, f) == bl);
+	check(fclose(f) == 0);
+}
+
+static size_t sign(const uint8_t *b, size_t bl, unsigned mask, char *out, size_t cap)
+{
+	size_t o = 0;
+	out[0] = '\0';
+	for (int i = 0; i < NKEYS; i++) {
+		if (!(mask & (1u << i)))
+			continue;
+		int n = minisign_sign(&sk[i], b, bl, "fuzz seed", out + o, cap - o);
+		check(n > 0);
+		o += (size_t)n;
+	}
+	return o;
+}
+
+static void write_seeds(const char *dir)
+{
+	static const char payload[] = "deny exec /tmp/*\nallow exec /usr/bin/*\n";
+	struct bundle_meta m = {.client = "block", .channel = "stable", .version = 7};
+	check(bundle_time_parse("2026-11-26T01:00:00Z", 20, &m.created) == 0);
+	check(bundle_time_parse("2026-12-26T01:00:00Z", 20, &m.expires) == 0);
+	uint8_t *b;
+	size_t bl;
+	char sigs[4096];
+	size_t sl;
+
+	check(bundle_build(&m, (const uint8_t *)payload, sizeof(payload) - 1, &b, &bl) == 0);
+	sl = sign(b, bl, 3, sigs, sizeof(sigs));
+	write_seed(dir, "valid", 0, sigs, sl, b, bl);
+	write_seed(dir, "valid_signed_here", 3, "", 0, b, bl);
+	write_seed(dir, "valid_any_channel_rollback", 3 | 4 | 16, "", 0, b, bl);
+	sl = sign(b, bl, 7, sigs, sizeof(sigs));
+	write_seed(dir, "three_signatures", 0, sigs, sl, b, bl);
+	sl = sign(b, bl, 1, sigs, sizeof(sigs));
+	write_seed(dir, "one_signature", 0, sigs, sl, b, bl);
+	write_seed(dir, "expired", 3 | 64, "", 0, b, bl);
+	write_seed(dir, "root_expired", 3 | 96, "", 0, b, bl);
+	write_seed(dir, "truncated", 3, "", 0, b, bl - 1);
+	write_seed(dir, "header_only", 3, "", 0, b, 12);
+	free(b);
+
+	struct bundle_meta w = m;
+	strcpy(w.client, "nginx-guard");
+	strcpy(w.channel, "beta");
+	w.version = (uint64_t)INT64_MAX;
+	check(bundle_build(&w, NULL, 0, &b, &bl) == 0);
+	write_seed(dir, "wrong_client_empty_payload", 3, "", 0, b, bl);
+	free(b);
+
+	w = m;
+	strcpy(w.channel, "beta");
+	check(bundle_build(&w, (const uint8_t *)payload, sizeof(payload) - 1, &b, &bl) == 0);
+	write_seed(dir, "wrong_channel", 3, "", 0, b, bl);
+	free(b);
+
+	/* a seventh metadata line */
+	char text[BUNDLE_META_MAX];
+	int ml = bundle_meta_format(&m, text, sizeof(text) - 16);
+	check(ml > 0);
+	memcpy(text + ml, "client=block\n", 13);
+	b = malloc(BUNDLE_HDR_LEN + (size_t)ml + 13);
+	check(b != NULL);
+	memcpy(b, BUNDLE_MAGIC, 8);
+	memset(b + 8, 0, 12);
+	b[8] = (uint8_t)(ml + 13);
+	b[9] = (uint8_t)((ml + 13) >> 8);
+	memcpy(b + BUNDLE_HDR_LEN, text, (size_t)ml + 13);
+	write_seed(dir, "metadata_line_7", 3, "", 0, b, BUNDLE_HDR_LEN + (size_t)ml + 13);
+	free(b);
+
+	/* metadata naming another payload */
+	check(bundle_build(&m, (const uint8_t *)"x", 1, &b, &bl) == 0);
+	b[bl - 1] = 'y';
+	write_seed(dir, "hash_mismatch", 3, "", 0, b, bl);
+	/* a signature over other bytes, by a root key */
+	sl = sign(b, bl - 1, 2, sigs, sizeof(sigs));
+	write_seed(dir, "bad_signature", 1, sigs, sl, b, bl);
+	free(b);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	if (sodium_init() < 0)
+		abort();
+	for (int i = 0; i < NKEYS; i++)
+		key(i);
+	root.version = 1;
+	root.expires = BUNDLE_TIME_MAX;
+	root.threshold = 2;
+	root.nkeys = NKEYS;
+	const char *dir = getenv("WARD_FUZZ_WRITE_SEEDS");
+	if (dir) {
+		write_seeds(dir);
+		exit(0);
+	}
+	return 0;
+}
+
+/* Parsed metadata is canonical: formatting it gives back its bytes. */
+static void canonical(const struct bundle_meta *m, const uint8_t *text, size_t len)
+{
+	char again[BUNDLE_META_MAX + 1];
+	int n = bundle_meta_format(m, again, sizeof(again));
+	check(n > 0 && (size_t)n == len && memcmp(again, text, len) == 0);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static char sigtext[BUNDLE_SIGFILE_MAX + 2 * 512];
+	char err[256];
+	if (size < 3)
+		return 0;
+	uint8_t flags = data[0];
+	size_t sl = (size_t)data[1] | (size_t)data[2] << 8;
+	data += 3;
+	size -= 3;
+	if (sl > size)
+		sl = size;
+	const uint8_t *buf = data + sl;
+	size_t len = size - sl;
+	int64_t now = nows[(flags >> 5) & 3];
+	uint64_t highest = highs[(flags >> 3) & 3];
+	const char *channel = flags & 4 ? NULL : "stable";
+
+	/* the signature file: the harness's signatures first, then the input's */
+	size_t st = 0;
+	for (int i = 0; i < 2; i++) {
+		if (!(flags & (1u << i)))
+			continue;
+		int n = minisign_sign(&sk[i], buf, len, "fuzz", sigtext + st, sizeof(sigtext) - st);
+		check(n > 0);
+		st += (size_t)n;
+	}
+	memcpy(sigtext + st, data, sl);
+	st += sl;
+
+	/* the structure alone */
+	struct bundle b;
+	enum bundle_refusal pr = bundle_parse(buf, len, MAX_LEN, &b, err, sizeof(err));
+	check(pr == BR_OK || pr == BR_TRUNCATED || pr == BR_MALFORMED);
+	check(strlen(err) < sizeof(err));
+	if (pr == BR_OK) {
+		size_t ml = len - BUNDLE_HDR_LEN - b.payload_len;
+		check(b.payload == buf + BUNDLE_HDR_LEN + ml && ml >= 1 && ml <= BUNDLE_META_MAX);
+		canonical(&b.meta, buf + BUNDLE_HDR_LEN, ml);
+		uint8_t h[32];
+		crypto_hash_sha256(h, b.payload_len ? b.payload : (const uint8_t *)"", b.payload_len);
+		struct bundle_meta m = b.meta;
+		uint8_t *again;
+		size_t alen;
+		check(bundle_build(&m, b.payload, b.payload_len, &again, &alen) == 0);
+		check(memcmp(m.payload_sha256, h, 32) == 0);
+		if (memcmp(h, b.meta.payload_sha256, 32) == 0)
+			check(alen == len && memcmp(again, buf, len) == 0);
+		free(again);
+	}
+	/* the metadata slice on its own */
+	if (len > BUNDLE_HDR_LEN) {
+		size_t ml = (size_t)buf[8] | (size_t)buf[9] << 8;
+		if (ml > len - BUNDLE_HDR_LEN)
+			ml = len - BUNDLE_HDR_LEN;
+		struct bundle_meta m;
+		if (bundle_meta_parse((const char *)buf + BUNDLE_HDR_LEN, ml, &m, err, sizeof(err)) == BR_OK)
+			canonical(&m, buf + BUNDLE_HDR_LEN, ml);
+	}
+	/* the signature file on its own */
+	static struct minisign_sig sigs[BUNDLE_SIGS_MAX];
+	size_t n = 0;
+	if (sigset_parse(sigtext, st, sigs, BUNDLE_SIGS_MAX, &n, err, sizeof(err)) == 0) {
+		check(n >= 1 && n <= BUNDLE_SIGS_MAX);
+		for (size_t i = 0; i < n; i++)
+			check(strlen(sigs[i].trusted_comment) == sigs[i].trusted_len);
+		unsigned valid = 99;
+		if (sigset_count(root.keys, root.nkeys, sigs, n, buf, len, &valid, err, sizeof(err)) == BR_OK)
+			check(valid <= root.nkeys);
+	}
+	/* the whole check */
+	struct bundle out;
+	enum bundle_refusal r = bundle_verify(&root, buf, len, MAX_LEN, sigtext, st, "block", channel, highest, now,
+					      &out, err, sizeof(err));
+	check(strlen(err) < sizeof(err));
+	check((r == BR_OK) == (err[0] == '\0'));
+	if (pr != BR_OK)
+		check(r == pr);
+	if (r == BR_OK) {
+		check(pr == BR_OK);
+		check(out.payload >= buf + BUNDLE_HDR_LEN && out.payload + out.payload_len == buf + len);
+		uint8_t h[32];
+		crypto_hash_sha256(h, out.payload_len ? out.payload : (const uint8_t *)"", out.payload_len);
+		check(memcmp(h, out.meta.payload_sha256, 32) == 0);
+		check(strcmp(out.meta.client, "block") == 0);
+		check(!channel || strcmp(out.meta.channel, channel) == 0);
+		check(out.meta.expires > now && out.meta.version > highest);
+		check(n >= 2); /* threshold 2: the signatures parsed above */
+	}
+	return 0;
+}
