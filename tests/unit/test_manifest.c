@@ -272,6 +272,59 @@ static void test_defaults(void **state)
 	assert_int_equal(live, live0);
 }
 
+/* content: (docs/content.md): defaults, every key, and its errors */
+static void test_content(void **state)
+{
+	(void)state;
+	struct ward_manifest m;
+	char err[256];
+	long live0 = live;
+	assert_int_equal(parse(MINIMAL, &m, err, sizeof(err)), 0);
+	assert_null(m.content.trust); /* takes no content */
+	manifest_free(&m);
+	assert_int_equal(parse(MINIMAL "content: {trust: /etc/ward/trust/mini.root}\n", &m, err, sizeof(err)), 0);
+	assert_string_equal(m.content.trust, "/etc/ward/trust/mini.root");
+	assert_string_equal(m.content.channel, "stable");
+	assert_int_equal(m.content.max_bytes, 64ull << 20);
+	assert_int_equal(m.content.validate_timeout_ms, 10000);
+	assert_int_equal(m.content.bake_s, 300);
+	assert_int_equal(m.content.delay_s, 0);
+	assert_int_equal(m.content.gates.crashes, 0);
+	assert_int_equal(m.content.gates.deadline_misses, 0);
+	assert_int_equal(m.content.gates.divergence_percent, 1);
+	assert_int_equal(m.content.gates.cpu_percent, 200);
+	assert_int_equal(m.content.gates.memory_percent, 200);
+	assert_int_equal(m.content.rollback.crashes, 3);
+	assert_int_equal(m.content.rollback.window_s, 300);
+	manifest_free(&m);
+	assert_int_equal(parse(MINIMAL "content:\n  trust: /r\n  channel: beta-2\n  max_bytes: 1K\n"
+			       "  validate_timeout_ms: 100\n  bake_s: 1\n  delay_s: 60\n"
+			       "  gates: {crashes: 1, deadline_misses: 2, divergence_percent: 0, cpu_percent: 100, "
+			       "memory_percent: 10000}\n  rollback: {crashes: 1, window_s: 86400}\n",
+			       &m, err, sizeof(err)), 0);
+	assert_string_equal(m.content.channel, "beta-2");
+	assert_int_equal(m.content.max_bytes, 1024);
+	assert_int_equal(m.content.bake_s, 1);
+	assert_int_equal(m.content.delay_s, 60);
+	assert_int_equal(m.content.gates.crashes, 1);
+	assert_int_equal(m.content.gates.deadline_misses, 2);
+	assert_int_equal(m.content.gates.divergence_percent, 0);
+	assert_int_equal(m.content.gates.memory_percent, 10000);
+	assert_int_equal(m.content.rollback.window_s, 86400);
+	manifest_free(&m);
+	assert_int_equal(live, live0);
+	expect_error(MINIMAL "content: {channel: beta}\n", 5, "missing required key content.trust");
+	expect_error(MINIMAL "content: {trust: relative}\n", 5, "content.trust:");
+	expect_error(MINIMAL "content: {trust: /r, channel: Beta}\n", 5, "content.channel: \"Beta\"");
+	expect_error(MINIMAL "content: {trust: /r, max_bytes: 2G}\n", 5, "content.max_bytes:");
+	expect_error(MINIMAL "content: {trust: /r, bake_s: 0}\n", 5, "content.bake_s:");
+	expect_error(MINIMAL "content: {trust: /r, gates: {divergence_percent: 101}}\n", 5,
+		     "content.gates.divergence_percent:");
+	expect_error(MINIMAL "content: {trust: /r, gates: {speed: 1}}\n", 5, "\"speed\" in content.gates");
+	expect_error(MINIMAL "content: {trust: /r, rollback: {crashes: 0}}\n", 5, "content.rollback.crashes:");
+	expect_error(MINIMAL "content: /r\n", 5, "content:");
+}
+
 static void test_errors(void **state)
 {
 	/* unknown key, at the top and inside a section */
@@ -635,6 +688,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_content),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_messages),
 		cmocka_unit_test(test_alloc_failures),
