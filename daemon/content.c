@@ -55,7 +55,8 @@ static const char *const phase_names[] = {
 
 struct gates {
 	uint64_t compared, differ, denied_allowed, misses, crashes;
-	uint64_t act_cpu0, act_cpu, sh_cpu, act_peak, sh_peak;
+	uint64_t act_cpu0, sh_cpu0, act_cpu, sh_cpu, act_peak, sh_peak;
+	uint64_t sampled_ms;
 	char crash_what[192];
 };
 
@@ -646,10 +647,13 @@ static void start_shadow(struct cclient *c)
 		c->retry_ms = now_ms() + RETRY_MS;
 		return;
 	}
+	/* the cgroups outlive a bake: what they used before is not this one's */
 	struct cg_stats st;
 	memset(&c->g, 0, sizeof(c->g));
 	if (supervisor_instance_stats(c->m->name, CONTENT_ACTIVE, &st) == 0)
 		c->g.act_cpu0 = st.cpu_usage_ns;
+	if (supervisor_instance_stats(c->m->name, CONTENT_SHADOW, &st) == 0)
+		c->g.sh_cpu0 = st.cpu_usage_ns;
 	c->cand.phase = P_SHADOW;
 	c->waiting_why[0] = '\0';
 	c->bake_until_ms = now_ms() + (uint64_t)c->m->content.bake_s * 1000;
@@ -657,21 +661,20 @@ static void start_shadow(struct cclient *c)
 	     c->active);
 }
 
-/* The figures the gates compare, now. */
+/* The figures the gates compare, now: CPU since the bake began, memory
+ * as the highest sampled (once a second; a cgroup's own peak would
+ * include earlier bakes). */
 static void measure(struct cclient *c)
 {
 	struct cg_stats st;
+	c->g.sampled_ms = now_ms();
 	if (supervisor_instance_stats(c->m->name, CONTENT_SHADOW, &st) == 0) {
-		c->g.sh_cpu = st.cpu_usage_ns;
-		if (st.memory_peak > c->g.sh_peak)
-			c->g.sh_peak = st.memory_peak;
+		c->g.sh_cpu = st.cpu_usage_ns > c->g.sh_cpu0 ? st.cpu_usage_ns - c->g.sh_cpu0 : 0;
 		if (st.memory_bytes > c->g.sh_peak)
 			c->g.sh_peak = st.memory_bytes;
 	}
 	if (supervisor_instance_stats(c->m->name, CONTENT_ACTIVE, &st) == 0) {
 		c->g.act_cpu = st.cpu_usage_ns > c->g.act_cpu0 ? st.cpu_usage_ns - c->g.act_cpu0 : 0;
-		if (st.memory_peak > c->g.act_peak)
-			c->g.act_peak = st.memory_peak;
 		if (st.memory_bytes > c->g.act_peak)
 			c->g.act_peak = st.memory_bytes;
 	}
@@ -732,6 +735,8 @@ static void advance(struct cclient *c, uint64_t now)
 	}
 	if (now >= c->bake_until_ms)
 		judge(c);
+	else if (now - c->g.sampled_ms >= 1000)
+		measure(c);
 }
 
 /* ---- news from the supervisor and auth.c ---- */
