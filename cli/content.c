@@ -33,6 +33,7 @@
 #include "bundle.h"
 #include "content.h"
 #include "minisign.h"
+#include "names.h"
 
 #define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 #define BUNDLE_MAX ((size_t)1 << 30) /* the largest bundle read: 1 GiB */
@@ -154,13 +155,7 @@ static bool parse_num(const char *opt, const char *s, uint64_t min, uint64_t max
 /* [a-z0-9][a-z0-9._-]*, at most @max characters (the bundle format's names) */
 static bool parse_name(const char *opt, const char *s, size_t max)
 {
-	size_t n = strlen(s);
-	bool ok = n >= 1 && n <= max;
-	for (size_t i = 0; ok && i < n; i++) {
-		char c = s[i];
-		bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-		ok = alnum || (i > 0 && (c == '.' || c == '_' || c == '-'));
-	}
+	bool ok = ward_name_valid(s, strlen(s), max);
 	if (!ok)
 		fprintf(stderr, "ward: %s '%s': not a name ([a-z0-9][a-z0-9._-]*, at most %zu characters)\n", opt, s,
 			max);

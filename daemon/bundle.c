@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "bundle.h"
+#include "names.h"
 
 #define QUOTE_MAX 72 /* an excerpt of the input in a message, escapes included */
 #define WHY_MAX 192  /* a message from minisign.c or the metadata, inside ours */
@@ -120,25 +121,10 @@ static bool is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
-/* [a-z0-9][a-z0-9._-]{0,max-1} */
-static bool name_ok(const char *s, size_t len, size_t max)
-{
-	if (len == 0 || len > max)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		char c = s[i];
-		bool alnum = (c >= 'a' && c <= 'z') || is_digit(c);
-		if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-')))
-			return false;
-	}
-	return true;
-}
-
-/* A NUL-terminated name in an array of @size bytes. */
 static bool cname_ok(const char *s, size_t size)
 {
 	size_t len = strnlen(s, size);
-	return len < size && name_ok(s, len, size - 1);
+	return len < size && ward_name_valid(s, len, size - 1);
 }
 
 enum dec_result { DEC_OK, DEC_NOT_NUMBER, DEC_LEADING_ZERO, DEC_TOO_LARGE };
@@ -289,7 +275,7 @@ static enum bundle_refusal meta_value(int k, unsigned line, const char *v, size_
 	enum dec_result d;
 	switch (k) {
 	case 0:
-		if (!name_ok(v, vl, BUNDLE_CLIENT_MAX))
+		if (!ward_name_valid(v, vl, BUNDLE_CLIENT_MAX))
 			return refuse(err, errlen, BR_MALFORMED,
 				      "line %u: client %s is not a name ([a-z0-9][a-z0-9._-]*, at most %d characters)",
 				      line, quote(q, v, vl), BUNDLE_CLIENT_MAX);
@@ -297,7 +283,7 @@ static enum bundle_refusal meta_value(int k, unsigned line, const char *v, size_
 		m->client[vl] = '\0';
 		return BR_OK;
 	case 1:
-		if (!name_ok(v, vl, BUNDLE_CHANNEL_MAX))
+		if (!ward_name_valid(v, vl, BUNDLE_CHANNEL_MAX))
 			return refuse(err, errlen, BR_MALFORMED,
 				      "line %u: channel %s is not a name ([a-z0-9][a-z0-9._-]*, at most %d characters)",
 				      line, quote(q, v, vl), BUNDLE_CHANNEL_MAX);

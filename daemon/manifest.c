@@ -29,6 +29,7 @@
 
 #include <ward/ward.h>
 #include "manifest.h"
+#include "names.h"
 
 #define AUTH_CAPABLE ((1ull << WARD_EV_AUTH_EXEC) | (1ull << WARD_EV_AUTH_OPEN))
 #define KEY_PATH_MAX 64   /* the longest is "auth.auth_open.deadline_ms" */
@@ -394,14 +395,8 @@ static int p_name(struct ctx *c, const char *key)
 		return rc;
 	c->m->name_line = (unsigned)MARK(c).line + 1;
 	c->m->name_col = (unsigned)MARK(c).column + 1;
-	const char *s = c->m->name;
-	size_t len = strlen(s);
-	bool ok = len >= 1 && len <= MANIFEST_NAME_MAX &&
-		  ((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9'));
-	for (size_t i = 1; ok && i < len; i++)
-		ok = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || strchr("._-", s[i]);
 	char q[QUOTE_MAX];
-	if (!ok)
+	if (!ward_name_valid(c->m->name, strlen(c->m->name), MANIFEST_NAME_MAX))
 		return fail(c, MARK(c), "%s: %s is not a valid name (1 to 63 of a-z 0-9 . _ -, starting "
 			    "with a letter or digit)", key, quote(q, SVAL(c), SLEN(c)));
 	return 0;
@@ -779,14 +774,8 @@ static int p_channel(struct ctx *c, const char *key)
 	int rc = string(c, key, "a channel name", MANIFEST_STR_MAX, &c->m->content.channel);
 	if (rc)
 		return rc;
-	const char *s = c->m->content.channel;
-	size_t len = strlen(s);
-	bool ok = len >= 1 && len <= MANIFEST_CHANNEL_MAX &&
-		  ((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9'));
-	for (size_t i = 1; ok && i < len; i++)
-		ok = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || strchr("._-", s[i]);
 	char q[QUOTE_MAX];
-	if (!ok)
+	if (!ward_name_valid(c->m->content.channel, strlen(c->m->content.channel), MANIFEST_CHANNEL_MAX))
 		return fail(c, MARK(c), "%s: %s is not a valid channel (1 to 32 of a-z 0-9 . _ -, starting "
 			    "with a letter or digit)", key, quote(q, SVAL(c), SLEN(c)));
 	return 0;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <ward/ward.h>
+#include "names.h"
 
 #define EXIT_ACCEPTED 0
 #define EXIT_REJECTED 65  /* EX_DATAERR */
@@ -49,15 +50,6 @@ static bool parse_version(const char *s, uint64_t *out)
 	}
 	*out = v;
 	return true;
-}
-
-/* [a-z0-9][a-z0-9._-]{0,31}, as a bundle's metadata names it. */
-static bool valid_channel(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > CHANNEL_MAX || strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789._-") != n)
-		return false;
-	return s[0] != '.' && s[0] != '_' && s[0] != '-';
 }
 
 /* The environment as ward_content_info() reads it; on -EINVAL, *@why says
@@ -99,7 +91,7 @@ static int content_env(struct ward_content_info *out, const char **why)
 		*why = "WARD_CONTENT_VERSION is not a version (1 to 2^63-1)";
 		return -EINVAL;
 	}
-	if (!valid_channel(v[3])) {
+	if (!ward_name_valid(v[3], strlen(v[3]), CHANNEL_MAX)) {
 		*why = "WARD_CONTENT_CHANNEL is not a channel name";
 		return -EINVAL;
 	}

@@ -8,6 +8,20 @@
 #include <string.h>
 
 #include <ward/ward.h>
+#include "names.h"
+
+bool ward_name_valid(const char *s, size_t len, size_t max)
+{
+	if (len == 0 || len > max)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+		if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-')))
+			return false;
+	}
+	return true;
+}
 
 static const char *const type_names[WARD_EV_MAX_] = {
 	[WARD_EV_FORK] = "fork",

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * names.h — ward's own name syntax, private to the tree (not exported by
+ * libward): the names of clients (manifests, bundles) and of content
+ * channels are [a-z0-9][a-z0-9._-]* of 1 to @max bytes.
+ */
+#ifndef WARD_NAMES_H
+#define WARD_NAMES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Whether @s (@len bytes, need not be NUL-terminated) is such a name of at
+ * most @max bytes. */
+bool ward_name_valid(const char *s, size_t len, size_t max);
+
+#endif
