@@ -203,13 +203,6 @@ static bool parse_when(const char *opt, const char *s, int64_t base, int64_t *ou
 	return false;
 }
 
-static void keyid_hex(const uint8_t id[MINISIGN_KEYID_LEN], char out[2 * MINISIGN_KEYID_LEN + 1])
-{
-	/* as minisign shows key ids: the little-endian number */
-	for (int i = 0; i < MINISIGN_KEYID_LEN; i++)
-		snprintf(out + 2 * i, 3, "%02X", id[MINISIGN_KEYID_LEN - 1 - i]);
-}
-
 /* ---- files ---- */
 
 /* The regular file @path, NUL-terminated (the NUL not counted in *@len),
@@ -365,7 +358,7 @@ static bool load_seckey(const char *path, struct signer *s)
 		return false;
 	}
 	s->path = path;
-	keyid_hex(s->sk.keyid, s->id);
+	minisign_keyid_hex(s->sk.keyid, s->id);
 	return true;
 }
 
@@ -809,7 +802,7 @@ static int cmd_root(int argc, char **argv)
 			fprintf(stderr, "ward: %s: %s\n", keys[i], err);
 			return 1;
 		}
-		keyid_hex(t.keys[i].keyid, a);
+		minisign_keyid_hex(t.keys[i].keyid, a);
 		for (size_t j = 0; j < i; j++)
 			if (!memcmp(t.keys[i].keyid, t.keys[j].keyid, MINISIGN_KEYID_LEN) ||
 			    !memcmp(t.keys[i].pk, t.keys[j].pk, 32)) {

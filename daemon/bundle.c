@@ -72,17 +72,6 @@ static const char *quote(char out[QUOTE_MAX], const char *s, size_t len)
 	return out;
 }
 
-/* A key id as minisign prints it (the little-endian number in hex). */
-static void hex_id(const uint8_t id[MINISIGN_KEYID_LEN], char out[2 * MINISIGN_KEYID_LEN + 1])
-{
-	static const char hex[] = "0123456789ABCDEF";
-	for (int i = 0; i < MINISIGN_KEYID_LEN; i++) {
-		out[2 * i] = hex[id[MINISIGN_KEYID_LEN - 1 - i] >> 4];
-		out[2 * i + 1] = hex[id[MINISIGN_KEYID_LEN - 1 - i] & 15];
-	}
-	out[2 * MINISIGN_KEYID_LEN] = '\0';
-}
-
 const char *bundle_refusal_name(enum bundle_refusal r)
 {
 	switch (r) {
@@ -545,7 +534,7 @@ enum bundle_refusal sigset_count(const struct minisign_pubkey *keys, unsigned nk
 		}
 		if (known && !ok) {
 			char id[2 * MINISIGN_KEYID_LEN + 1];
-			hex_id(sigs[i].keyid, id);
+			minisign_keyid_hex(sigs[i].keyid, id);
 			return refuse(err, errlen, BR_BAD_SIGNATURE, "signature %zu, by key %s, does not verify: %s",
 				      i + 1, id, why);
 		}
@@ -682,7 +671,7 @@ enum bundle_refusal trust_parse(const uint8_t *buf, size_t len, struct trust_roo
 			if (minisign_pubkey_parse(v, vl, k, why, sizeof(why)))
 				return refuse(err, errlen, BR_MALFORMED, "root: line %u: %s", line, why);
 			char id[2 * MINISIGN_KEYID_LEN + 1];
-			hex_id(k->keyid, id);
+			minisign_keyid_hex(k->keyid, id);
 			for (unsigned e = 0; e < t.nkeys; e++) {
 				if (!memcmp(t.keys[e].keyid, k->keyid, MINISIGN_KEYID_LEN))
 					return refuse(err, errlen, BR_MALFORMED,

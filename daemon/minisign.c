@@ -176,7 +176,7 @@ int minisign_sig_parse(const char *text, size_t len, struct minisign_sig *sig, c
 	return 0;
 }
 
-static void hex_id(const uint8_t id[MINISIGN_KEYID_LEN], char out[2 * MINISIGN_KEYID_LEN + 1])
+void minisign_keyid_hex(const uint8_t id[MINISIGN_KEYID_LEN], char out[MINISIGN_KEYID_HEX + 1])
 {
 	/* minisign prints key ids as the little-endian number */
 	for (int i = 0; i < MINISIGN_KEYID_LEN; i++)
@@ -190,8 +190,8 @@ int minisign_verify(const struct minisign_pubkey *pk, const struct minisign_sig 
 		return fail(err, errlen, -EINVAL, "libsodium cannot start");
 	if (memcmp(pk->keyid, sig->keyid, MINISIGN_KEYID_LEN)) {
 		char a[17], b[17];
-		hex_id(sig->keyid, a);
-		hex_id(pk->keyid, b);
+		minisign_keyid_hex(sig->keyid, a);
+		minisign_keyid_hex(pk->keyid, b);
 		return fail(err, errlen, -ENOKEY, "signed by key %s, not by key %s", a, b);
 	}
 	int bad;
@@ -234,7 +234,7 @@ int minisign_sign(const struct minisign_seckey *sk, const uint8_t *msg, size_t l
 	sodium_bin2base64(s64, sizeof(s64), raw, sizeof(raw), sodium_base64_VARIANT_ORIGINAL);
 	sodium_bin2base64(g64, sizeof(g64), global, sizeof(global), sodium_base64_VARIANT_ORIGINAL);
 	char id[17];
-	hex_id(sk->keyid, id);
+	minisign_keyid_hex(sk->keyid, id);
 	int n = snprintf(out, outlen, UNTRUSTED " signature from ward, key %s\n%s\n" TRUSTED "%s\n%s\n", id, s64,
 			 trusted_comment, g64);
 	if (n < 0 || (size_t)n >= outlen)

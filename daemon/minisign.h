@@ -35,6 +35,7 @@
 #include <stdint.h>
 
 #define MINISIGN_KEYID_LEN 8
+#define MINISIGN_KEYID_HEX (2 * MINISIGN_KEYID_LEN) /* a key id as text, without its NUL */
 #define MINISIGN_COMMENT_MAX 1024 /* bytes of a trusted comment */
 #define MINISIGN_FILE_MAX 4096    /* bytes of a key or signature file */
 
@@ -64,6 +65,10 @@ int minisign_pubkey_parse(const char *text, size_t len, struct minisign_pubkey *
 int minisign_seckey_parse(const char *text, size_t len, struct minisign_seckey *sk, char *err, size_t errlen);
 /* Parse a signature file.  0 or -EINVAL. */
 int minisign_sig_parse(const char *text, size_t len, struct minisign_sig *sig, char *err, size_t errlen);
+
+/* A key id as minisign prints it: the little-endian number in upper-case
+ * hex, NUL-terminated. */
+void minisign_keyid_hex(const uint8_t id[MINISIGN_KEYID_LEN], char out[MINISIGN_KEYID_HEX + 1]);
 
 /* Check @sig over @msg with @pk: key id, signature, global signature.
  * 0, -ENOKEY (signed by another key), -EBADMSG (a signature does not
