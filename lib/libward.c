@@ -599,63 +599,51 @@ int ward_client_clear_cache(ward_client *c)
 	return request(c, WARD_MSG_CLEAR_CACHE, NULL, 0);
 }
 
-int ward_client_status_json(ward_client *c, char **ret)
+/* A request whose answer is JSON text (STATUS, CONTENT): send @type with
+ * @body, take a @reply_type of text without NUL into a malloc'd string. */
+static int text_request(ward_client *c, uint16_t type, const char *body, size_t len, uint16_t reply_type,
+			char **ret)
 {
-	if (!c || !ret)
-		return -EINVAL;
 	/* allocate first: running out of memory must not cost the connection */
-	size_t cap = WARD_MSG_MAX - sizeof(struct ward_msg), len;
+	size_t cap = WARD_MSG_MAX - sizeof(struct ward_msg), got;
 	char *buf = malloc(cap + 1);
 	if (!buf)
 		return -ENOMEM;
-	int r = msg_send(c->sock, WARD_MSG_STATUS, NULL, 0);
+	int r = msg_send(c->sock, type, body, len);
 	if (r < 0) {
 		free(buf);
 		return request_failed(c, r);
 	}
 	c->refused = false;
-	r = msg_recv(c, WARD_MSG_STATUS_REPLY, buf, cap, &len, NULL, 0);
-	if (r == 0 && memchr(buf, '\0', len))
+	r = msg_recv(c, reply_type, buf, cap, &got, NULL, 0);
+	if (r == 0 && memchr(buf, '\0', got))
 		r = -EPROTO; /* the body is text without NUL */
 	if (r < 0) {
 		free(buf);
 		return c->refused ? r : request_failed(c, r);
 	}
-	buf[len] = '\0';
-	char *shrunk = realloc(buf, len + 1);
+	buf[got] = '\0';
+	char *shrunk = realloc(buf, got + 1);
 	*ret = shrunk ? shrunk : buf;
 	return 0;
+}
+
+int ward_client_status_json(ward_client *c, char **ret)
+{
+	if (!c || !ret)
+		return -EINVAL;
+	return text_request(c, WARD_MSG_STATUS, NULL, 0, WARD_MSG_STATUS_REPLY, ret);
 }
 
 int ward_client_content(ward_client *c, const char *request_json, char **ret)
 {
 	if (!c || !request_json || !ret)
 		return -EINVAL;
-	size_t cap = WARD_MSG_MAX - sizeof(struct ward_msg), len;
+	size_t cap = WARD_MSG_MAX - sizeof(struct ward_msg);
 	size_t req_len = strnlen(request_json, cap + 1);
 	if (req_len == 0 || req_len > cap)
 		return -EINVAL; /* nothing sent: the connection is still in step */
-	/* allocate first: running out of memory must not cost the connection */
-	char *buf = malloc(cap + 1);
-	if (!buf)
-		return -ENOMEM;
-	int r = msg_send(c->sock, WARD_MSG_CONTENT, request_json, req_len);
-	if (r < 0) {
-		free(buf);
-		return request_failed(c, r);
-	}
-	c->refused = false;
-	r = msg_recv(c, WARD_MSG_CONTENT_REPLY, buf, cap, &len, NULL, 0);
-	if (r == 0 && memchr(buf, '\0', len))
-		r = -EPROTO; /* the body is text without NUL */
-	if (r < 0) {
-		free(buf);
-		return c->refused ? r : request_failed(c, r);
-	}
-	buf[len] = '\0';
-	char *shrunk = realloc(buf, len + 1);
-	*ret = shrunk ? shrunk : buf;
-	return 0;
+	return text_request(c, WARD_MSG_CONTENT, request_json, req_len, WARD_MSG_CONTENT_REPLY, ret);
 }
 
 /* ---- the ring ---- */
