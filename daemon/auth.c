@@ -587,22 +587,15 @@ static void shadow_tick(uint64_t now)
 }
 
 /* Ask the shadows too (after the voters: never before the ones that count). */
-static void shadow_deliver(struct req *r, uint8_t *rec, size_t cap)
+static int ask(const struct req *r, uint32_t client_id, uint64_t deadline, int want_file);
+
+static void shadow_deliver(struct req *r)
 {
 	for (int i = 0; i < r->nshadows; i++) {
 		const struct auth_voter *v = &r->shadows[i];
 		if (v->pid == r->pid || !r->base || broker_muted(v->client_id, r->type, r->base))
 			continue;
-		memcpy(rec, r->base, r->base_len);
-		struct ward_rec_builder b;
-		ward_rb_resume(&b, rec, cap, r->base_len);
-		ward_rb_u64(&b, WARD_F_AUTH_ID, r->id);
-		ward_rb_u64(&b, WARD_F_DEADLINE, r->t0 + v->deadline_ns);
-		size_t len = ward_rb_finish(&b);
-		pipeline_stamp(rec, real_ns());
-		if (v->want_file)
-			broker_send_file(v->client_id, r->id, r->fd);
-		if (len && broker_send_to(v->client_id, rec, len) == 0)
+		if (ask(r, v->client_id, r->t0 + v->deadline_ns, v->want_file) == 0)
 			shadow_add(r, v);
 		else
 			A.shadow_unsent++;
@@ -810,6 +803,25 @@ static void set_base(struct req *r, const uint8_t *digest)
 	}
 }
 
+/* Put request @r into client @client_id's ring with its @deadline (and
+ * the file's descriptor first if it wants one).  0, or -1 when it did not
+ * fit. */
+static int ask(const struct req *r, uint32_t client_id, uint64_t deadline, int want_file)
+{
+	memcpy(recbuf, r->base, r->base_len);
+	struct ward_rec_builder b;
+	ward_rb_resume(&b, recbuf, sizeof(recbuf), r->base_len);
+	ward_rb_u64(&b, WARD_F_AUTH_ID, r->id);
+	ward_rb_u64(&b, WARD_F_DEADLINE, deadline);
+	size_t len = ward_rb_finish(&b);
+	pipeline_stamp(recbuf, real_ns());
+	/* the descriptor first, so it is there when the client reads the
+	 * request; without it (socket full) the request still goes */
+	if (want_file && broker_send_file(client_id, r->id, r->fd))
+		A.files_unsent++;
+	return len && broker_send_to(client_id, recbuf, len) == 0 ? 0 : -1;
+}
+
 /* Ask each voter; a voter asked about itself, or whose ring is full, is
  * settled here (after all deliveries: settling can finish r). */
 static void deliver(struct req *r)
@@ -834,21 +846,10 @@ static void deliver(struct req *r)
 			v->how = H_SKIP;
 			continue;
 		}
-		memcpy(recbuf, r->base, r->base_len);
-		struct ward_rec_builder b;
-		ward_rb_resume(&b, recbuf, sizeof(recbuf), r->base_len);
-		ward_rb_u64(&b, WARD_F_AUTH_ID, r->id);
-		ward_rb_u64(&b, WARD_F_DEADLINE, v->deadline);
-		size_t len = ward_rb_finish(&b);
-		pipeline_stamp(recbuf, real_ns());
-		/* the descriptor first, so it is there when the client reads the
-		 * request; without it (socket full) the request still goes */
-		if (v->want_file && broker_send_file(v->client_id, r->id, r->fd))
-			A.files_unsent++;
-		if (!len || broker_send_to(v->client_id, recbuf, len))
+		if (ask(r, v->client_id, v->deadline, v->want_file))
 			v->how = H_RINGFULL;
 	}
-	shadow_deliver(r, recbuf, sizeof(recbuf));
+	shadow_deliver(r);
 	uint64_t id = r->id;
 	uint32_t slot = (uint32_t)(r - A.reqs);
 	uint32_t doomed[MAX_VOTERS];
