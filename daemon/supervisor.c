@@ -123,6 +123,15 @@ struct sclient {
 	unsigned connections;
 };
 
+_Static_assert(R_ACTIVE == (int)CONTENT_ACTIVE && R_SHADOW == (int)CONTENT_SHADOW &&
+	       R_VALIDATE == (int)CONTENT_VALIDATE, "content.h's roles are these");
+
+/* Instance @role of @c. */
+static struct sproc *inst(struct sclient *c, enum role role)
+{
+	return role == R_SHADOW ? &c->sh : role == R_VALIDATE ? &c->val : &c->a;
+}
+
 static struct {
 	int epfd;
 	struct supervisor_cfg cfg;
@@ -715,7 +724,7 @@ int supervisor_start_instance(const char *name, enum content_role role, uint32_t
 		snprintf(err, errlen, "no such client");
 		return -ENOENT;
 	}
-	struct sproc *p = role == CONTENT_SHADOW ? &c->sh : &c->val;
+	struct sproc *p = inst(c, (enum role)role);
 	if (p->pidfd >= 0) {
 		snprintf(err, errlen, "already running");
 		return -EBUSY;
@@ -736,8 +745,8 @@ void supervisor_stop_instance(const char *name, enum content_role role)
 	struct sclient *c = by_name(name, strlen(name));
 	if (!c)
 		return;
-	struct sproc *p = role == CONTENT_SHADOW ? &c->sh : role == CONTENT_VALIDATE ? &c->val : NULL;
-	if (p && p->pidfd >= 0) {
+	struct sproc *p = inst(c, (enum role)role);
+	if (role != CONTENT_ACTIVE && p->pidfd >= 0) {
 		p->replacing = 1;
 		kill_proc(p);
 	}
@@ -766,7 +775,7 @@ int supervisor_instance_stats(const char *name, enum content_role role, struct c
 	struct sclient *c = by_name(name, strlen(name));
 	if (!c)
 		return -ENOENT;
-	struct sproc *p = role == CONTENT_SHADOW ? &c->sh : role == CONTENT_VALIDATE ? &c->val : &c->a;
+	struct sproc *p = inst(c, (enum role)role);
 	return p->cg_made ? cg_stats(&p->cg, st) : -ENOENT;
 }
 
@@ -1096,12 +1105,12 @@ int supervisor_init(int epfd, const struct supervisor_cfg *cfg)
 	for (size_t i = 0; i < S.n; i++) {
 		struct sclient *c = &S.c[i];
 		c->m = &S.set.m[i];
-		struct sproc *procs[] = {&c->a, &c->sh, &c->val};
 		for (int r = 0; r < R_MAX_; r++) {
-			procs[r]->c = c;
-			procs[r]->role = (enum role)r;
-			procs[r]->pidfd = procs[r]->errfd = procs[r]->logfd = procs[r]->resfd = -1;
-			procs[r]->last_code = -1;
+			struct sproc *p = inst(c, (enum role)r);
+			p->c = c;
+			p->role = (enum role)r;
+			p->pidfd = p->errfd = p->logfd = p->resfd = -1;
+			p->last_code = -1;
 		}
 		if (c->m->content.trust)
 			content_load(c->m);
@@ -1212,20 +1221,17 @@ void supervisor_stop(void)
 {
 	uint64_t deadline = now_ms() + STOP_GRACE_MS;
 	int running = 0;
-	for (size_t i = 0; i < S.n; i++) {
-		struct sproc *procs[] = {&S.c[i].a, &S.c[i].sh, &S.c[i].val};
+	for (size_t i = 0; i < S.n; i++)
 		for (int r = 0; r < R_MAX_; r++)
-			if (procs[r]->pidfd >= 0) {
-				syscall(SYS_pidfd_send_signal, procs[r]->pidfd, SIGTERM, NULL, 0);
+			if (inst(&S.c[i], (enum role)r)->pidfd >= 0) {
+				syscall(SYS_pidfd_send_signal, inst(&S.c[i], (enum role)r)->pidfd, SIGTERM, NULL, 0);
 				running++;
 			}
-	}
 	while (running && now_ms() < deadline) {
 		running = 0;
 		for (size_t i = 0; i < S.n; i++) {
-			struct sproc *procs[] = {&S.c[i].a, &S.c[i].sh, &S.c[i].val};
 			for (int r = 0; r < R_MAX_; r++) {
-				struct sproc *p = procs[r];
+				struct sproc *p = inst(&S.c[i], (enum role)r);
 				siginfo_t si;
 				memset(&si, 0, sizeof(si));
 				if (p->pidfd < 0)
@@ -1241,9 +1247,8 @@ void supervisor_stop(void)
 	}
 	for (size_t i = 0; i < S.n; i++) {
 		struct sclient *c = &S.c[i];
-		struct sproc *procs[] = {&c->a, &c->sh, &c->val};
 		for (int r = 0; r < R_MAX_; r++) {
-			struct sproc *p = procs[r];
+			struct sproc *p = inst(c, (enum role)r);
 			if (p->cg_made) {
 				cg_kill(&p->cg); /* waits, bounded (2 s) */
 				for (int k = 0; p->pidfd >= 0 && k < 100; k++) {
