@@ -573,6 +573,22 @@ static void clear_candidate(struct cclient *c)
 	prune(c, v);
 }
 
+/* Remember @v among the rejected versions, newest first. */
+static void remember_rejected(struct cclient *c, uint64_t v)
+{
+	memmove(c->rejected + 1, c->rejected, (REJECTED_KEPT - 1) * sizeof(c->rejected[0]));
+	c->rejected[0] = v;
+}
+
+/* A bake in progress stops and its candidate waits (a pin, a pause). */
+static void hold(struct cclient *c)
+{
+	if (c->cand.phase == P_SHADOW) {
+		supervisor_stop_instance(c->m->name, CONTENT_SHADOW);
+		c->cand.phase = P_WAITING;
+	}
+}
+
 static void reject(struct cclient *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void reject(struct cclient *c, const char *fmt, ...)
 {
@@ -582,26 +598,30 @@ static void reject(struct cclient *c, const char *fmt, ...)
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
 	uint64_t v = c->cand.version;
-	memmove(c->rejected + 1, c->rejected, (REJECTED_KEPT - 1) * sizeof(c->rejected[0]));
-	c->rejected[0] = v;
+	remember_rejected(c, v);
 	clear_candidate(c);
 	emit(c, "rejected", v, c->active, "%s", why);
 	log_warnx("content %s: version %" PRIu64 " rejected: %s", c->m->name, v, why);
 	save(c);
 }
 
-/* Make @version active (the running instance is restarted on it). */
+/* Make @version active, with an event; the version it replaces goes
+ * unless it is still in use.  The caller restarts the instance and saves. */
 static void activate(struct cclient *c, uint64_t version, const char *action, const char *why)
 {
 	uint64_t from = c->active;
-	if (action && strcmp(action, "rolled_back")) {
-		c->lkg = c->active;
-		c->has_lkg = 1;
-	}
 	c->active = version;
 	emit(c, action, version, from, "%s", why);
-	save(c);
 	prune(c, from);
+}
+
+/* The active version becomes last-known-good; the one before goes. */
+static void keep_active_as_lkg(struct cclient *c)
+{
+	uint64_t old = c->has_lkg ? c->lkg : 0;
+	c->lkg = c->active;
+	c->has_lkg = 1;
+	prune(c, old);
 }
 
 static void promote(struct cclient *c, const char *why)
@@ -610,31 +630,31 @@ static void promote(struct cclient *c, const char *why)
 	if (c->cand.phase == P_SHADOW)
 		supervisor_stop_instance(c->m->name, CONTENT_SHADOW);
 	memset(&c->cand, 0, sizeof(c->cand));
+	memset(&c->g, 0, sizeof(c->g));
 	c->promoted_ms = now_ms();
 	c->promoted_at = now_real();
 	c->post_crashes = 0;
+	keep_active_as_lkg(c);
 	activate(c, v, "promoted", why);
-	memset(&c->g, 0, sizeof(c->g));
+	save(c);
 	supervisor_replace_active(c->m->name, "content promoted");
 }
 
 static void rollback(struct cclient *c, const char *why)
 {
 	uint64_t bad = c->active, to = c->has_lkg ? c->lkg : 0;
-	memmove(c->rejected + 1, c->rejected, (REJECTED_KEPT - 1) * sizeof(c->rejected[0]));
-	c->rejected[0] = bad;
+	remember_rejected(c, bad);
 	c->has_lkg = 0;
 	c->lkg = 0;
 	c->promoted_ms = 0;
 	c->promoted_at = 0;
 	c->post_crashes = 0;
 	activate(c, to, "rolled_back", why);
-	prune(c, bad);
-	char line[CONTENT_REASON_MAX + 200];
-	snprintf(line, sizeof(line), "rolled back from v%" PRIu64 " to %s%" PRIu64 ": %s", bad, to ? "v" : "no content, ",
-		 to, why);
-	snprintf(c->last, sizeof(c->last), "%.400s", line);
-	log_warnx("content %s: %s", c->m->name, line);
+	char to_s[32] = "no content";
+	if (to)
+		snprintf(to_s, sizeof(to_s), "v%" PRIu64, to);
+	snprintf(c->last, sizeof(c->last), "rolled back from v%" PRIu64 " to %s: %.400s", bad, to_s, why);
+	log_warnx("content %s: %s", c->m->name, c->last);
 	save(c);
 }
 
@@ -849,8 +869,9 @@ static void answer_error(uint32_t conn, const char *code, const char *fmt, ...)
 	answer(conn, o);
 }
 
-static struct json_object *ok_reply(struct cclient *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static struct json_object *ok_reply(struct cclient *c, const char *fmt, ...)
+/* A success: @fmt's message and the status of client @only (NULL: all). */
+static struct json_object *ok_reply(const char *only, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static struct json_object *ok_reply(const char *only, const char *fmt, ...)
 {
 	char msg[600] = "";
 	va_list ap;
@@ -860,8 +881,7 @@ static struct json_object *ok_reply(struct cclient *c, const char *fmt, ...)
 	struct json_object *o = json_object_new_object();
 	json_object_object_add(o, "ok", json_object_new_boolean(1));
 	json_object_object_add(o, "message", json_object_new_string(msg));
-	if (c)
-		content_status(o, c->m->name);
+	content_status(o, only);
 	return o;
 }
 
@@ -935,7 +955,7 @@ static void installed(struct job *j)
 		uint64_t from = c->root.version;
 		c->root = j->newroot;
 		emit(c, "root_rotated", c->root.version, from, "%u keys, threshold %u", c->root.nkeys, c->root.threshold);
-		answer(j->conn, ok_reply(c, "root of trust rotated from version %" PRIu64 " to %" PRIu64, from,
+		answer(j->conn, ok_reply(c->m->name, "root of trust rotated from version %" PRIu64 " to %" PRIu64, from,
 					 c->root.version));
 		return;
 	}
@@ -958,7 +978,7 @@ static void installed(struct job *j)
 			     err);
 		return;
 	}
-	answer(j->conn, ok_reply(c, "version %" PRIu64 " accepted; the client's own parser is checking it",
+	answer(j->conn, ok_reply(c->m->name, "version %" PRIu64 " accepted; the client's own parser is checking it",
 				 j->meta.version));
 }
 
@@ -985,13 +1005,10 @@ void content_request(uint32_t conn, const char *json, size_t len)
 	const char *name = str_of(req, "client");
 	struct cclient *c = name ? find(name) : NULL;
 	if (!strcmp(op, "status")) {
-		if (name && !c) {
+		if (name && !c)
 			answer_error(conn, "no_client", "no client %s takes content", name);
-		} else {
-			struct json_object *o = ok_reply(NULL, "%s", "");
-			content_status(o, name);
-			answer(conn, o);
-		}
+		else
+			answer(conn, ok_reply(name, "%s", ""));
 		json_object_put(req);
 		return;
 	}
@@ -1012,9 +1029,8 @@ void content_request(uint32_t conn, const char *json, size_t len)
 			answer_error(conn, "pinned", "%s is pinned to v%" PRIu64 ": unpin it first", name, c->pinned);
 		else {
 			v = c->cand.version;
-			measure(c);
 			promote(c, "promoted by the operator");
-			answer(conn, ok_reply(c, "version %" PRIu64 " promoted", v));
+			answer(conn, ok_reply(c->m->name, "version %" PRIu64 " promoted", v));
 		}
 	} else if (!strcmp(op, "rollback")) {
 		if (!c->has_lkg)
@@ -1025,7 +1041,7 @@ void content_request(uint32_t conn, const char *json, size_t len)
 			v = c->active;
 			rollback(c, "by the operator");
 			supervisor_replace_active(c->m->name, "content rolled back");
-			answer(conn, ok_reply(c, "version %" PRIu64 " rolled back", v));
+			answer(conn, ok_reply(c->m->name, "version %" PRIu64 " rolled back", v));
 		}
 	} else if (!strcmp(op, "pin")) {
 		v = version_of(req, &ok);
@@ -1036,28 +1052,30 @@ void content_request(uint32_t conn, const char *json, size_t len)
 				     v, c->active, c->has_lkg ? ", or its last-known-good" : "");
 		} else {
 			c->pinned = v;
-			if (v && c->cand.phase == P_SHADOW) {
-				supervisor_stop_instance(c->m->name, CONTENT_SHADOW);
-				c->cand.phase = P_WAITING;
-			}
+			if (v)
+				hold(c);
 			if (v && v != c->active) {
+				/* the last-known-good: the two change places */
+				c->lkg = c->active;
+				c->has_lkg = 1;
 				activate(c, v, "pinned", "by the operator");
 				supervisor_replace_active(c->m->name, "content pinned");
 			} else {
 				emit(c, v ? "pinned" : "unpinned", v ? v : c->active, c->active, "by the operator");
 			}
 			save(c);
-			answer(conn, ok_reply(c, v ? "pinned to version %" PRIu64 : "unpinned%.0" PRIu64, v));
+			if (v)
+				answer(conn, ok_reply(c->m->name, "pinned to version %" PRIu64, v));
+			else
+				answer(conn, ok_reply(c->m->name, "unpinned"));
 		}
 	} else if (!strcmp(op, "pause") || !strcmp(op, "resume")) {
 		c->paused = !strcmp(op, "pause");
-		if (c->paused && c->cand.phase == P_SHADOW) {
-			supervisor_stop_instance(c->m->name, CONTENT_SHADOW);
-			c->cand.phase = P_WAITING;
-		}
+		if (c->paused)
+			hold(c);
 		emit(c, c->paused ? "paused" : "resumed", c->active, c->active, "by the operator");
 		save(c);
-		answer(conn, ok_reply(c, "rollouts %s", c->paused ? "paused" : "resumed"));
+		answer(conn, ok_reply(c->m->name, "rollouts %s", c->paused ? "paused" : "resumed"));
 	} else {
 		answer_error(conn, "malformed", "unknown op \"%.40s\" (status, install, promote, rollback, pin, pause, resume)",
 			     op);

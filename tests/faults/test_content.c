@@ -427,6 +427,14 @@ static void t_pin_pause(void **state)
 	o = request("{\"op\":\"pin\",\"client\":\"fc\",\"version\":0}");
 	json_object_put(o);
 	assert_int_equal(settle("fc", 3, 30, NULL, 0), 1);
+	/* only the versions in use are kept: v3 active, v2 last-known-good */
+	char p[PATH_MAX + 64];
+	snprintf(p, sizeof(p), "%s/content/fc/v1.payload", fc_root);
+	for (int i = 0; i < 50 && access(p, F_OK) == 0; i++)
+		usleep(20000); /* removed by wardd's worker */
+	assert_int_equal(access(p, F_OK), -1);
+	snprintf(p, sizeof(p), "%s/content/fc/v2.payload", fc_root);
+	assert_int_equal(access(p, F_OK), 0);
 	/* held back by a delay */
 	make_bundle("v4", "fc", 4, "mode healthy\n", two_keys(), NULL);
 	o = request("{\"op\":\"install\",\"client\":\"fc\",\"bundle\":\"%s/b/v4\",\"delay_s\":3600}", fc_root);
