@@ -31,6 +31,7 @@
 #include <ward/ward.h>
 
 #include "bundle.h"
+#include "files.h"
 #include "content.h"
 #include "minisign.h"
 #include "names.h"
@@ -205,117 +206,20 @@ static bool parse_when(const char *opt, const char *s, int64_t base, int64_t *ou
 
 /* ---- files ---- */
 
-/* The regular file @path, NUL-terminated (the NUL not counted in *@len),
- * malloc'd into *@out.  0, -EFBIG when longer than @max (*@len: its size),
- * -EINVAL when not a regular file, or another negative errno. */
-static int slurp(const char *path, size_t max, uint8_t **out, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0)
-		return -errno;
-	struct stat st;
-	int r = 0;
-	if (fstat(fd, &st) < 0)
-		r = -errno;
-	else if (S_ISDIR(st.st_mode))
-		r = -EISDIR;
-	else if (!S_ISREG(st.st_mode))
-		r = -EINVAL;
-	else if ((uint64_t)st.st_size > max)
-		r = -EFBIG;
-	if (r) {
-		if (r == -EFBIG)
-			*len = (size_t)st.st_size;
-		close(fd);
-		return r;
-	}
-	size_t size = (size_t)st.st_size, off = 0;
-	uint8_t *buf = malloc(size + 1);
-	if (!buf) {
-		close(fd);
-		return -ENOMEM;
-	}
-	while (off < size) {
-		ssize_t n = read(fd, buf + off, size - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			free(buf);
-			close(fd);
-			return r;
-		}
-		if (n == 0)
-			break; /* it shrank meanwhile: what is there */
-		off += (size_t)n;
-	}
-	close(fd);
-	buf[off] = '\0';
-	*out = buf;
-	*len = off;
-	return 0;
-}
-
 static const char *file_error(int r)
 {
 	return r == -EINVAL ? "not a regular file" : strerror(-r);
 }
 
-/* slurp() saying what went wrong: true when loaded. */
+/* file_read_all() saying what went wrong: true when loaded. */
 static bool load(const char *path, size_t max, uint8_t **out, size_t *len)
 {
-	int r = slurp(path, max, out, len);
+	int r = file_read_all(path, max, out, len);
 	if (r == -EFBIG)
 		fprintf(stderr, "ward: %s: %zu bytes, more than %zu\n", path, *len, max);
 	else if (r < 0)
 		fprintf(stderr, "ward: %s: %s\n", path, file_error(r));
 	return r == 0;
-}
-
-/* @data into @path, mode 0644, through a temporary file beside it: @path
- * is replaced only when @replace (otherwise -EEXIST if it exists). */
-static int write_file(const char *path, const void *data, size_t len, bool replace)
-{
-	char *tmp;
-	if (asprintf(&tmp, "%s.tmp-XXXXXX", path) < 0)
-		return -ENOMEM;
-	int fd = mkostemp(tmp, O_CLOEXEC), r = 0;
-	if (fd < 0) {
-		r = -errno;
-		free(tmp);
-		return r;
-	}
-	if (fchmod(fd, 0644) < 0)
-		r = -errno;
-	for (size_t off = 0; !r && off < len;) {
-		ssize_t n = write(fd, (const char *)data + off, len - off);
-		if (n < 0 && errno != EINTR)
-			r = -errno;
-		else if (n > 0)
-			off += (size_t)n;
-	}
-	if (!r && fsync(fd) < 0)
-		r = -errno;
-	if (close(fd) < 0 && !r)
-		r = -errno;
-	if (!r && replace && rename(tmp, path) < 0) {
-		r = -errno;
-	} else if (!r && !replace && link(tmp, path) < 0) {
-		struct stat st;
-		r = -errno;
-		if ((r == -EPERM || r == -EOPNOTSUPP || r == -EMLINK) && lstat(path, &st) < 0 && errno == ENOENT) {
-			/* no hard links on this file system: not atomic, but no clobbering either */
-			r = rename(tmp, path) < 0 ? -errno : 0;
-			if (!r) {
-				free(tmp);
-				return 0;
-			}
-		}
-	}
-	if (r || !replace)
-		unlink(tmp);
-	free(tmp);
-	return r;
 }
 
 static bool exists(const char *path)
@@ -486,11 +390,11 @@ static int sign_new(const struct sign_opts *o)
 	if (!sign_all(s, o->nkeys, body, blen, comment, sigtext, &used))
 		goto out;
 	/* the signatures first: a bundle is never there without them */
-	if ((r = write_file(sigout, sigtext, used, o->force)) < 0) {
+	if ((r = file_write_atomic(sigout, sigtext, used, o->force)) < 0) {
 		fprintf(stderr, "ward: %s: %s%s\n", sigout, strerror(-r), r == -EEXIST ? " (--force replaces it)" : "");
 		goto out;
 	}
-	if ((r = write_file(o->out, body, blen, o->force)) < 0) {
+	if ((r = file_write_atomic(o->out, body, blen, o->force)) < 0) {
 		fprintf(stderr, "ward: %s: %s%s\n", o->out, strerror(-r), r == -EEXIST ? " (--force replaces it)" : "");
 		if (!o->force)
 			unlink(sigout);
@@ -524,7 +428,7 @@ static bool existing_sigs(const char *path, char *text, size_t *len, struct mini
 	*n = 0;
 	if (*len == 0)
 		return true; /* empty: as if missing */
-	text[(*len)++] = '\n'; /* one newline: where one was, or on slurp()'s NUL */
+	text[(*len)++] = '\n'; /* one newline: where one was, or on file_read_all()'s NUL */
 	if (sigset_parse(text, *len, sigs, BUNDLE_SIGS_MAX, n, err, sizeof(err))) {
 		fprintf(stderr, "ward: %s: %s (repair or remove it)\n", path, err);
 		return false;
@@ -579,7 +483,7 @@ static int sign_append(const struct sign_opts *o)
 		goto out;
 	}
 
-	int r = slurp(sigfile, TEXT_MAX, &old, &oldlen);
+	int r = file_read_all(sigfile, TEXT_MAX, &old, &oldlen);
 	if (r == -ENOENT) {
 		oldlen = 0;
 	} else if (r < 0) {
@@ -640,7 +544,7 @@ static int sign_append(const struct sign_opts *o)
 		fprintf(stderr, "ward: %s: the result would not parse: %s\n", sigfile, err); /* cannot happen */
 		goto out;
 	}
-	if ((r = write_file(sigfile, text, used, true)) < 0) {
+	if ((r = file_write_atomic(sigfile, text, used, true)) < 0) {
 		fprintf(stderr, "ward: %s: %s\n", sigfile, strerror(-r));
 		goto out;
 	}
@@ -818,7 +722,7 @@ static int cmd_root(int argc, char **argv)
 		fprintf(stderr, "ward: cannot write the root: %s\n", n == -EINVAL ? "not a valid root" : strerror(-n));
 		return 1;
 	}
-	int r = write_file(out, text, (size_t)n, force);
+	int r = file_write_atomic(out, text, (size_t)n, force);
 	if (r < 0) {
 		fprintf(stderr, "ward: %s: %s%s\n", out, strerror(-r), r == -EEXIST ? " (--force replaces it)" : "");
 		return 1;
@@ -956,7 +860,7 @@ static int cmd_verify(int argc, char **argv)
 		sigpath = defsig;
 	if (!load(rootpath, TEXT_MAX, &root, &rootlen) || !load(rootsig, TEXT_MAX, &rsig, &rsiglen))
 		goto out;
-	int r = slurp(path, BUNDLE_MAX, &buf, &len);
+	int r = file_read_all(path, BUNDLE_MAX, &buf, &len);
 	if (r == -EFBIG) {
 		char why[64];
 		snprintf(why, sizeof(why), "%zu bytes, more than the %zu allowed", len, BUNDLE_MAX);

@@ -31,6 +31,7 @@
 #include "broker.h"
 #include "bundle.h"
 #include "cgroups.h"
+#include "files.h"
 #include "content.h"
 #include "log.h"
 #include "manifest.h"
@@ -145,80 +146,7 @@ static struct cclient *find(const char *name)
 	return NULL;
 }
 
-/* ---- files (the worker's, and start-up's) ---- */
-
-/* Write @data to @path through a temporary file and rename(), synced. */
-static int write_file(const char *path, const void *data, size_t len, mode_t mode)
-{
-	char tmp[PATH_MAX + 8];
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
-	if (fd < 0)
-		return -errno;
-	const uint8_t *p = data;
-	size_t off = 0;
-	int r = 0;
-	while (off < len) {
-		ssize_t n = write(fd, p + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			r = n < 0 ? -errno : -EIO;
-			break;
-		}
-		off += (size_t)n;
-	}
-	if (!r && (fchmod(fd, mode) || fsync(fd)))
-		r = -errno;
-	close(fd);
-	if (!r && rename(tmp, path))
-		r = -errno;
-	if (r)
-		unlink(tmp);
-	return r;
-}
-
-/* Read a whole regular file of at most @max bytes (*@len > @max: it was
- * bigger, nothing read).  0 or -errno. */
-static int read_file(const char *path, size_t max, uint8_t **out, size_t *len)
-{
-	*out = NULL;
-	*len = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0)
-		return -errno;
-	struct stat st;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		int r = errno ? -errno : -EINVAL;
-		close(fd);
-		return S_ISREG(st.st_mode) ? r : -EINVAL;
-	}
-	if ((uint64_t)st.st_size > max) {
-		*len = (size_t)st.st_size;
-		close(fd);
-		return 0;
-	}
-	uint8_t *buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		close(fd);
-		return -ENOMEM;
-	}
-	size_t off = 0;
-	while (off < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + off, (size_t)st.st_size - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break; /* shrank meanwhile: what was there */
-		off += (size_t)n;
-	}
-	close(fd);
-	buf[off] = '\0';
-	*out = buf;
-	*len = off;
-	return 0;
-}
+/* ---- files (the worker's, and start-up's: daemon/files.h) ---- */
 
 static void payload_path(const struct cclient *c, uint64_t v, char *out, size_t len)
 {
@@ -230,21 +158,21 @@ static void do_install(struct job *j)
 {
 	uint8_t *data = NULL, *sig = NULL;
 	size_t len = 0, siglen = 0;
-	int r = read_file(j->path, j->max, &data, &len);
-	if (r || !data) {
-		j->refusal = r == 0 ? BR_OVERSIZED : BR_MALFORMED;
-		if (r == 0)
+	int r = file_read_all(j->path, j->max, &data, &len);
+	if (r) {
+		j->refusal = r == -EFBIG ? BR_OVERSIZED : BR_MALFORMED;
+		if (r == -EFBIG)
 			snprintf(j->err, sizeof(j->err), "%.300s: %zu bytes, more than the client's max_bytes (%zu)", j->path,
 				 len, j->max);
 		else
 			snprintf(j->err, sizeof(j->err), "%.300s: %s", j->path, r == -EINVAL ? "not a regular file" : strerror(-r));
 		goto out;
 	}
-	r = read_file(j->sigpath, SIG_FILE_MAX, &sig, &siglen);
-	if (r || !sig) {
+	r = file_read_all(j->sigpath, SIG_FILE_MAX, &sig, &siglen);
+	if (r) {
 		j->refusal = BR_MALFORMED;
 		snprintf(j->err, sizeof(j->err), "%.300s: %s", j->sigpath,
-			 r == 0 ? "too big for a signature file" : r == -ENOENT ? "no signature file" : strerror(-r));
+			 r == -EFBIG ? "too big for a signature file" : r == -ENOENT ? "no signature file" : strerror(-r));
 		goto out;
 	}
 	static const char root_magic[] = "ward-root ";
@@ -255,9 +183,9 @@ static void do_install(struct job *j)
 		if (j->refusal == BR_OK) {
 			char p[PATH_MAX + 16];
 			snprintf(p, sizeof(p), "%s/root.minisig", j->dir);
-			if ((r = write_file(p, sig, siglen, 0644)) == 0) {
+			if ((r = file_write_atomic(p, sig, siglen, true)) == 0) {
 				snprintf(p, sizeof(p), "%s/root", j->dir);
-				r = write_file(p, data, len, 0644);
+				r = file_write_atomic(p, data, len, true);
 			}
 			if (r) {
 				j->refusal = BR_MALFORMED;
@@ -274,11 +202,11 @@ static void do_install(struct job *j)
 	j->meta = b.meta;
 	char p[PATH_MAX + 48];
 	snprintf(p, sizeof(p), "%s/v%" PRIu64 ".bundle.minisig", j->dir, b.meta.version);
-	if (!(r = write_file(p, sig, siglen, 0644))) {
+	if (!(r = file_write_atomic(p, sig, siglen, true))) {
 		snprintf(p, sizeof(p), "%s/v%" PRIu64 ".bundle", j->dir, b.meta.version);
-		if (!(r = write_file(p, data, len, 0644))) {
+		if (!(r = file_write_atomic(p, data, len, true))) {
 			snprintf(p, sizeof(p), "%s/v%" PRIu64 ".payload", j->dir, b.meta.version);
-			r = write_file(p, b.payload, b.payload_len, 0644);
+			r = file_write_atomic(p, b.payload, b.payload_len, true);
 		}
 	}
 	if (r) {
@@ -307,7 +235,7 @@ static void *worker(void *arg)
 		if (j->kind == J_INSTALL) {
 			do_install(j);
 		} else if (j->kind == J_WRITE) {
-			int r = write_file(j->path, j->data, j->len, 0644);
+			int r = file_write_atomic(j->path, j->data, j->len, true);
 			if (r)
 				log_warnx("content: cannot write %s: %s", j->path, strerror(-r));
 		} else if (unlink(j->path) && errno != ENOENT) {
@@ -334,7 +262,7 @@ static void submit(struct job *j)
 {
 	if (!C.running) { /* no worker (start-up failed): do it here */
 		if (j->kind == J_WRITE)
-			write_file(j->path, j->data, j->len, 0644);
+			file_write_atomic(j->path, j->data, j->len, true);
 		else if (j->kind == J_UNLINK)
 			unlink(j->path);
 		free(j->data);
@@ -428,12 +356,12 @@ static void load_state(struct cclient *c)
 {
 	char path[PATH_MAX + 16];
 	snprintf(path, sizeof(path), "%s/state.json", c->m->content_dir);
-	uint8_t *buf;
+	uint8_t *buf = NULL;
 	size_t len;
-	int r = read_file(path, STATE_FILE_MAX, &buf, &len);
+	int r = file_read_all(path, STATE_FILE_MAX, &buf, &len);
 	if (r == -ENOENT)
 		return;
-	struct json_object *o = r || !buf ? NULL : json_tokener_parse((const char *)buf);
+	struct json_object *o = r ? NULL : json_tokener_parse((const char *)buf);
 	free(buf);
 	if (!o || !json_object_is_type(o, json_type_object) || get_u64(o, "format") != 1) {
 		log_warnx("content %s: %s is unreadable or malformed: starting without content", c->m->name, path);
@@ -495,15 +423,15 @@ static void load_root(struct cclient *c)
 		uint8_t *buf = NULL, *sig = NULL;
 		size_t len, siglen;
 		snprintf(sigpath, sizeof(sigpath), "%s.minisig", paths[i]);
-		int r = read_file(paths[i], TRUST_FILE_MAX, &buf, &len);
-		if (!r && buf)
-			r = read_file(sigpath, SIG_FILE_MAX, &sig, &siglen);
+		int r = file_read_all(paths[i], TRUST_FILE_MAX, &buf, &len);
+		if (!r)
+			r = file_read_all(sigpath, SIG_FILE_MAX, &sig, &siglen);
 		struct trust_root t;
 		char err[300];
-		if (r || !buf || !sig) {
+		if (r) {
 			if (i == 0)
-				snprintf(c->root_err, sizeof(c->root_err), "%.200s: %s", r ? (buf ? sigpath : paths[i]) : paths[i],
-					 r ? strerror(-r) : "too big");
+				snprintf(c->root_err, sizeof(c->root_err), "%.200s: %s", buf ? sigpath : paths[i],
+					 r == -EFBIG ? "too big" : strerror(-r));
 		} else if (trust_check_initial(buf, len, (const char *)sig, siglen, now_real(), &t, err, sizeof(err)) !=
 			   BR_OK) {
 			if (i == 0)

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * files.h — whole files in and out, for content bundles and their state
+ * (wardd's content worker) and for `ward content` (the CLI compiles this
+ * file in).  Not for wardd's main thread once permission marks exist: an
+ * open there could wait on wardd itself.
+ */
+#ifndef WARDD_FILES_H
+#define WARDD_FILES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The regular file @path, NUL-terminated (the NUL not counted in *@len),
+ * malloc'd into *@out (NULL on any error).  0; -EFBIG when longer than @max (*@len: its size,
+ * nothing read); -EISDIR; -EINVAL when not a regular file; -ENOMEM; or
+ * the -errno of open/read.  A file that shrinks meanwhile is read as far
+ * as it goes. */
+int file_read_all(const char *path, size_t max, uint8_t **out, size_t *len);
+
+/* @data into @path, mode 0644, through a temporary file beside it that is
+ * synced first: @path is replaced when @replace, otherwise never
+ * (-EEXIST if it exists).  0 or -errno; no temporary file is left. */
+int file_write_atomic(const char *path, const void *data, size_t len, bool replace);
+
+#endif
