@@ -32,6 +32,7 @@
 
 #include "bundle.h"
 #include "files.h"
+#include "cli_json.h"
 #include "content.h"
 #include "minisign.h"
 #include "names.h"
@@ -913,23 +914,15 @@ out:
 
 /* ---- talking to wardd ---- */
 
-static json_object *get(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-	if (o && json_object_is_type(o, json_type_object))
-		json_object_object_get_ex(o, key, &v);
-	return v;
-}
-
 static const char *str(json_object *o, const char *key)
 {
-	json_object *v = get(o, key);
+	json_object *v = json_get(o, key);
 	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
 }
 
 static bool u64(json_object *o, const char *key, uint64_t *out)
 {
-	json_object *v = get(o, key);
+	json_object *v = json_get(o, key);
 	if (!v || !json_object_is_type(v, json_type_int))
 		return false;
 	*out = json_object_get_uint64(v);
@@ -945,7 +938,7 @@ static uint64_t u64_or(json_object *o, const char *key, uint64_t dflt)
 /* The first client object of a reply's "content". */
 static json_object *first_client(json_object *reply)
 {
-	json_object *a = get(reply, "content");
+	json_object *a = json_get(reply, "content");
 	return a && json_object_is_type(a, json_type_array) && json_object_array_length(a) > 0 ?
 		       json_object_array_get_idx(a, 0) : NULL;
 }
@@ -975,7 +968,7 @@ static bool ask(ward_client *c, json_object *req, json_object **reply)
 	}
 	json_object *o = json_tokener_parse(text);
 	free(text);
-	json_object *ok = get(o, "ok");
+	json_object *ok = json_get(o, "ok");
 	if (!ok || !json_object_is_type(ok, json_type_boolean)) {
 		fputs("ward: wardd sent an answer that is not a JSON object with \"ok\"\n", stderr);
 		json_object_put(o);
@@ -988,7 +981,7 @@ static bool ask(ward_client *c, json_object *req, json_object **reply)
 /* A refusal as "ward: CODE: MESSAGE"; true when the reply is ok. */
 static bool reply_ok(json_object *reply)
 {
-	if (json_object_get_boolean(get(reply, "ok")))
+	if (json_object_get_boolean(json_get(reply, "ok")))
 		return true;
 	const char *code = str(reply, "error"), *msg = str(reply, "message");
 	fprintf(stderr, "ward: %s: %s\n", code ? code : "error", msg && msg[0] ? msg : "(no message)");
@@ -1125,14 +1118,14 @@ static void print_candidate(json_object *k)
 	if (u64(k, "bake_left_s", &v))
 		printf(", %" PRIu64 " s of bake left", v);
 	putchar('\n');
-	json_object *g = get(k, "gates");
+	json_object *g = json_get(k, "gates");
 	if (g)
 		print_gates(g);
 }
 
 static void print_root(json_object *cl)
 {
-	json_object *r = get(cl, "root");
+	json_object *r = json_get(cl, "root");
 	const char *why = str(cl, "root_error");
 	if (r) {
 		const char *e = str(r, "expires");
@@ -1182,14 +1175,14 @@ static void print_content_client(json_object *cl)
 		printf("  %-17s %" PRIu64 "\n", "pinned", v);
 	else
 		printf("  %-17s -\n", "pinned");
-	printf("  %-17s %s\n", "paused", json_object_get_boolean(get(cl, "paused")) ? "yes" : "no");
+	printf("  %-17s %s\n", "paused", json_object_get_boolean(json_get(cl, "paused")) ? "yes" : "no");
 	if (u64(cl, "highest", &v))
 		printf("  %-17s %" PRIu64 "\n", "highest", v);
-	print_candidate(get(cl, "candidate"));
+	print_candidate(json_get(cl, "candidate"));
 	if (u64(cl, "rollback_watch_s", &v))
 		printf("  %-17s %" PRIu64 " s left, %" PRIu64 " crashes since promotion\n", "rollback watch", v,
 		       u64_or(cl, "crashes_since_promotion", 0));
-	json_object *rej = get(cl, "rejected");
+	json_object *rej = json_get(cl, "rejected");
 	size_t n = rej && json_object_is_type(rej, json_type_array) ? json_object_array_length(rej) : 0;
 	printf("  %-17s ", "rejected");
 	for (size_t i = 0; i < n; i++)
@@ -1234,7 +1227,7 @@ static int cmd_status(int argc, char **argv)
 		json_object_put(reply);
 		return 1;
 	}
-	json_object *arr = get(reply, "content");
+	json_object *arr = json_get(reply, "content");
 	size_t n = arr && json_object_is_type(arr, json_type_array) ? json_object_array_length(arr) : 0;
 	if (as_json) {
 		printf("%s\n", arr ? json_object_to_json_string_ext(arr, JSON_FLAGS) : "[]");
@@ -1301,7 +1294,7 @@ static int wait_outcome(ward_client *c, const char *client, uint64_t v, uint64_t
 			json_object_put(reply);
 			return 1;
 		}
-		json_object *cl = first_client(reply), *k = get(cl, "candidate");
+		json_object *cl = first_client(reply), *k = json_get(cl, "candidate");
 		const char *last = str(cl, "last"), *phase = str(k, "phase"), *why = str(k, "waiting_for");
 		uint64_t kv = 0;
 		bool ours = k && u64(k, "version", &kv) && kv == v;
@@ -1312,7 +1305,7 @@ static int wait_outcome(ward_client *c, const char *client, uint64_t v, uint64_t
 		} else if (ours && phase && !strcmp(phase, "waiting") && why) {
 			printf("waiting: %s\n", why);
 			status = EXIT_WAITING;
-		} else if (!ours && in_array(get(cl, "rejected"), v)) {
+		} else if (!ours && in_array(json_get(cl, "rejected"), v)) {
 			printf("rejected: %s\n", last ? last : "(no reason given)");
 			status = 1;
 		} else if (!ours) {
@@ -1411,7 +1404,7 @@ static int cmd_install(int argc, char **argv)
 	if (!wait || is_root) /* a new root is in force once accepted */
 		goto out;
 	uint64_t v;
-	if (!u64(get(first_client(reply), "candidate"), "version", &v)) {
+	if (!u64(json_get(first_client(reply), "candidate"), "version", &v)) {
 		fputs("ward: wardd's answer names no candidate version to wait for\n", stderr);
 		status = 1;
 		goto out;

@@ -20,6 +20,7 @@
 #include <ward/ward.h>
 
 #include "content.h"
+#include "cli_json.h"
 
 #ifndef WARD_VERSION
 #define WARD_VERSION "unknown"
@@ -421,7 +422,7 @@ static int cmd_events(int argc, char **argv)
 
 /* ---- ward status ---- */
 
-static json_object *get(json_object *o, const char *key)
+json_object *json_get(json_object *o, const char *key)
 {
 	json_object *v = NULL;
 	if (o && json_object_is_type(o, json_type_object))
@@ -455,13 +456,13 @@ static void print_uptime(json_object *v)
 
 static void print_summary(json_object *st)
 {
-	printf("wardd %s", text(get(st, "version")));
-	if (get(st, "pid"))
-		printf(", pid %s", text(get(st, "pid")));
-	if (get(st, "uptime_s"))
-		print_uptime(get(st, "uptime_s"));
+	printf("wardd %s", text(json_get(st, "version")));
+	if (json_get(st, "pid"))
+		printf(", pid %s", text(json_get(st, "pid")));
+	if (json_get(st, "uptime_s"))
+		print_uptime(json_get(st, "uptime_s"));
 	printf("\nglobal seq %s, ring buffer drops %s\n",
-	       text(get(st, "global_seq")), text(get(st, "ringbuf_drops")));
+	       text(json_get(st, "global_seq")), text(json_get(st, "ringbuf_drops")));
 }
 
 /* An object as a section: "title:" then one "key value" line per member. */
@@ -499,18 +500,18 @@ static void print_clients(json_object *a)
 		       "ID", "PID", "NAME", "DELIVERED", "LOST", "SUBSCRIBED");
 	for (size_t i = 0; i < n; i++) {
 		json_object *cl = json_object_array_get_idx(a, i);
-		printf("  %-6s", text(get(cl, "id")));
-		printf(" %-8s", text(get(cl, "pid")));
-		printf(" %-20s", text(get(cl, "name")));
-		printf(" %-12s", text(get(cl, "delivered")));
-		printf(" %-10s ", text(get(cl, "lost")));
-		print_names(get(cl, "subscribed"));
+		printf("  %-6s", text(json_get(cl, "id")));
+		printf(" %-8s", text(json_get(cl, "pid")));
+		printf(" %-20s", text(json_get(cl, "name")));
+		printf(" %-12s", text(json_get(cl, "delivered")));
+		printf(" %-10s ", text(json_get(cl, "lost")));
+		print_names(json_get(cl, "subscribed"));
 		json_object *auth = NULL;
 		if (json_object_object_get_ex(cl, "auth", &auth)) {
 			printf("  AUTH ");
 			print_names(auth);
-			printf(" (%s ms, %s verdicts, %s deadlines missed)", text(get(cl, "deadline_ms")),
-			       text(get(cl, "verdicts")), text(get(cl, "deadlines_missed")));
+			printf(" (%s ms, %s verdicts, %s deadlines missed)", text(json_get(cl, "deadline_ms")),
+			       text(json_get(cl, "verdicts")), text(json_get(cl, "deadlines_missed")));
 		}
 		putchar('\n');
 	}
@@ -523,8 +524,8 @@ static void print_events(json_object *ev)
 	printf("\nevents:\n  %-14s %-14s %s\n", "TYPE", "SEEN", "DROPS");
 	json_object_object_foreach(ev, key, v) {
 		printf("  %-14s", key);
-		printf(" %-14s", text(get(v, "seen")));
-		printf(" %s\n", text(get(v, "drops")));
+		printf(" %-14s", text(json_get(v, "seen")));
+		printf(" %s\n", text(json_get(v, "drops")));
 	}
 }
 
@@ -556,13 +557,13 @@ static void print_status(json_object *st)
 		return;
 	}
 	print_summary(st);
-	print_section("kernel", get(st, "kernel"));
-	print_section("sensors", get(st, "sensors"));
-	print_clients(get(st, "clients"));
-	print_section("auth", get(st, "auth"));
-	print_section("net_policy", get(st, "net_policy"));
-	print_section("sha256_cache", get(st, "sha256_cache"));
-	print_events(get(st, "events"));
+	print_section("kernel", json_get(st, "kernel"));
+	print_section("sensors", json_get(st, "sensors"));
+	print_clients(json_get(st, "clients"));
+	print_section("auth", json_get(st, "auth"));
+	print_section("net_policy", json_get(st, "net_policy"));
+	print_section("sha256_cache", json_get(st, "sha256_cache"));
+	print_events(json_get(st, "events"));
 	print_others(st);
 }
 
