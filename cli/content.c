@@ -1024,18 +1024,24 @@ static int one_request(json_object *req)
 
 /* Options of the online subcommands without their own: --help alone.
  * -1 to go on, else the exit status. */
-static int only_help(const char *sub, int argc, char **argv)
+/* The options of a command that has --help and at most one flag --@flag
+ * (NULL: none), which sets *@set.  -1 to go on, else the exit status. */
+static int help_or_flag(const char *sub, int argc, char **argv, const char *flag, bool *set)
 {
-	static const struct option opts[] = {
+	const struct option opts[] = {
 		{ "help", no_argument, NULL, 'h' },
+		{ flag, no_argument, NULL, 'f' }, /* NULL: the end */
 		{ 0 },
 	};
 	int c;
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		if (c != 'h')
+		if (c == 'h') {
+			content_usage(stdout);
+			return 0;
+		}
+		if (c != 'f' || !flag)
 			return bad_option(sub, c, argv);
-		content_usage(stdout);
-		return 0;
+		*set = true;
 	}
 	return -1;
 }
@@ -1045,7 +1051,7 @@ static int only_help(const char *sub, int argc, char **argv)
 static int cmd_simple(int argc, char **argv)
 {
 	const char *op = argv[0];
-	int r = only_help(op, argc, argv);
+	int r = help_or_flag(op, argc, argv, NULL, NULL);
 	if (r >= 0)
 		return r;
 	if (argc - optind != 1) {
@@ -1059,22 +1065,10 @@ static int cmd_simple(int argc, char **argv)
 
 static int cmd_pin(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "off", no_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
 	bool off = false;
-	int c;
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		if (c == 'h') {
-			content_usage(stdout);
-			return 0;
-		}
-		if (c != 'f')
-			return bad_option("pin", c, argv);
-		off = true;
-	}
+	int r = help_or_flag("pin", argc, argv, "off", &off);
+	if (r >= 0)
+		return r;
 	uint64_t v = 0;
 	if (argc - optind != (off ? 1 : 2)) {
 		fputs("ward: content pin: CLIENT VERSION, or CLIENT --off\n", stderr);
@@ -1195,22 +1189,10 @@ static void print_content_client(json_object *cl)
 
 static int cmd_status(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
 	bool as_json = false;
-	int c;
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		if (c == 'h') {
-			content_usage(stdout);
-			return 0;
-		}
-		if (c != 'j')
-			return bad_option("status", c, argv);
-		as_json = true;
-	}
+	int r = help_or_flag("status", argc, argv, "json", &as_json);
+	if (r >= 0)
+		return r;
 	if (argc - optind > 1) {
 		fputs("ward: content status: at most one CLIENT\n", stderr);
 		return usage_error();
