@@ -22,49 +22,16 @@
 #include <sodium.h>
 
 #include "bundle.h"
+#include "scratch.h"
 
 #define NKEYS 7 /* 0..2: the root's keys, 3..5: a rotated root's, 6: a key nobody trusts */
 #define MAX_LEN (1u << 20)
 #define SIGS_CAP (BUNDLE_SIGS_MAX * 1024)
 
-static char dir[64];
 static struct minisign_seckey sec[NKEYS];
 static struct minisign_pubkey pub[NKEYS];
 static struct trust_root root; /* 2 of keys 0, 1, 2; version 3 */
 static int64_t now, created, expires, root_expires;
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return system(cmd);
-}
-
-static size_t slurp(const char *name, char *buf, size_t cap)
-{
-	char path[128];
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	FILE *f = fopen(path, "r");
-	assert_non_null(f);
-	size_t n = fread(buf, 1, cap - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	return n;
-}
-
-static void spit(const char *name, const void *buf, size_t len)
-{
-	char path[128];
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	assert_int_equal(fwrite(buf, 1, len, f), len);
-	fclose(f);
-}
 
 static int64_t T(const char *s)
 {
@@ -83,7 +50,7 @@ static void write_pub(int i)
 	sodium_bin2base64(b64, sizeof(b64), raw, sizeof(raw), sodium_base64_VARIANT_ORIGINAL);
 	int n = snprintf(text, sizeof(text), "untrusted comment: test key %d\n%s\n", i, b64);
 	snprintf(name, sizeof(name), "k%d.pub", i);
-	spit(name, text, (size_t)n);
+	scratch_write(name, text, (size_t)n);
 }
 
 static int setup(void **state)
@@ -96,16 +63,15 @@ static int setup(void **state)
 		fprintf(stderr, "test_bundle: minisign is not installed (scripts/deps.sh installs it)\n");
 		return -1;
 	}
-	snprintf(dir, sizeof(dir), "/tmp/ward-bundle-XXXXXX");
-	if (!mkdtemp(dir))
+	if (scratch_make("bundle"))
 		return -1;
 	/* key 0 is minisign's own, the others libsodium's */
-	if (sh("cd %s && minisign -G -W -p k0.pub -s k0.sec >/dev/null 2>&1", dir))
+	if (scratch_sh("cd %s && minisign -G -W -p k0.pub -s k0.sec >/dev/null 2>&1", scratch_dir))
 		return -1;
-	size_t n = slurp("k0.sec", buf, sizeof(buf));
+	size_t n = scratch_read("k0.sec", buf, sizeof(buf));
 	if (minisign_seckey_parse(buf, n, &sec[0], err, sizeof(err)))
 		return -1;
-	n = slurp("k0.pub", buf, sizeof(buf));
+	n = scratch_read("k0.pub", buf, sizeof(buf));
 	if (minisign_pubkey_parse(buf, n, &pub[0], err, sizeof(err)))
 		return -1;
 	for (int i = 1; i < NKEYS; i++) {
@@ -126,7 +92,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	sh("rm -rf %s", dir);
+	scratch_remove();
 	return 0;
 }
 
@@ -244,27 +210,27 @@ static void t_build_sign_verify(void **state)
 	assert_int_equal(verify(b, len, more, ml2 + 2), BR_OK);
 
 	/* minisign reads the first block... */
-	spit("bundle", b, len);
-	spit("bundle.minisig", sigs, sl);
-	assert_int_equal(sh("cd %s && minisign -Vq -m bundle -x bundle.minisig -p k0.pub >/dev/null 2>&1", dir), 0);
+	scratch_write("bundle", b, len);
+	scratch_write("bundle.minisig", sigs, sl);
+	assert_int_equal(scratch_sh("cd %s && minisign -Vq -m bundle -x bundle.minisig -p k0.pub >/dev/null 2>&1", scratch_dir), 0);
 	/* ...only: the second key's signature is the second block */
-	assert_true(sh("cd %s && minisign -Vq -m bundle -x bundle.minisig -p k1.pub >/dev/null 2>&1", dir) != 0);
+	assert_true(scratch_sh("cd %s && minisign -Vq -m bundle -x bundle.minisig -p k1.pub >/dev/null 2>&1", scratch_dir) != 0);
 	/* each block split out verifies with its own key */
 	const char *blk = sigs;
 	for (int i = 0; i < 2; i++) {
 		const char *q = blk;
 		for (int l = 0; l < 4; l++)
 			q = strchr(q, '\n') + 1;
-		spit("block.minisig", blk, (size_t)(q - blk));
+		scratch_write("block.minisig", blk, (size_t)(q - blk));
 		assert_int_equal(
-			sh("cd %s && minisign -Vq -m bundle -x block.minisig -p k%d.pub >/dev/null 2>&1", dir, i), 0);
+			scratch_sh("cd %s && minisign -Vq -m bundle -x block.minisig -p k%d.pub >/dev/null 2>&1", scratch_dir, i), 0);
 		blk = q;
 	}
 	assert_int_equal(*blk, '\0');
 	/* and minisign refuses the bundle once changed */
 	b[len - 1] ^= 1;
-	spit("bundle", b, len);
-	assert_true(sh("cd %s && minisign -Vq -m bundle -x bundle.minisig -p k0.pub >/dev/null 2>&1", dir) != 0);
+	scratch_write("bundle", b, len);
+	assert_true(scratch_sh("cd %s && minisign -Vq -m bundle -x bundle.minisig -p k0.pub >/dev/null 2>&1", scratch_dir) != 0);
 	free(b);
 }
 
@@ -976,7 +942,7 @@ static void t_trust_parse(void **state)
 	(void)state;
 	char text[TRUST_FILE_MAX + 2], buf[512];
 	/* by hand, with the key line of minisign's own .pub file */
-	size_t n = slurp("k0.pub", buf, sizeof(buf));
+	size_t n = scratch_read("k0.pub", buf, sizeof(buf));
 	char *k0 = strchr(buf, '\n') + 1;
 	buf[n - 1] = '\0';
 	int tl = snprintf(text, sizeof(text),
@@ -1155,9 +1121,9 @@ static void t_trust_initial(void **state)
 	assert_root_equal(&out, &root);
 	assert_string_equal(err, "");
 	/* minisign agrees on the first block */
-	spit("root", text, len);
-	spit("root.minisig", sigs, sl);
-	assert_int_equal(sh("cd %s && minisign -Vq -m root -x root.minisig -p k0.pub >/dev/null 2>&1", dir), 0);
+	scratch_write("root", text, len);
+	scratch_write("root.minisig", sigs, sl);
+	assert_int_equal(scratch_sh("cd %s && minisign -Vq -m root -x root.minisig -p k0.pub >/dev/null 2>&1", scratch_dir), 0);
 	/* below its own threshold: one key, one key twice, one key and a stranger */
 	sl = sign_by(text, len, (const int[]){1, -1}, sigs, sizeof(sigs));
 	assert_int_equal(trust_check_initial(t, len, sigs, sl, now, &out, err, sizeof(err)), BR_TOO_FEW_SIGNATURES);

@@ -18,41 +18,8 @@
 #include <cmocka.h>
 
 #include "minisign.h"
+#include "scratch.h"
 
-static char dir[64];
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return system(cmd);
-}
-
-static size_t slurp(const char *name, char *buf, size_t cap)
-{
-	char path[128];
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	FILE *f = fopen(path, "r");
-	assert_non_null(f);
-	size_t n = fread(buf, 1, cap - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	return n;
-}
-
-static void spit(const char *name, const char *buf, size_t len)
-{
-	char path[128];
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	assert_int_equal(fwrite(buf, 1, len, f), len);
-	fclose(f);
-}
 
 static int setup(void **state)
 {
@@ -61,29 +28,28 @@ static int setup(void **state)
 		fprintf(stderr, "test_minisign: minisign is not installed (scripts/deps.sh installs it)\n");
 		return -1;
 	}
-	snprintf(dir, sizeof(dir), "/tmp/ward-minisign-XXXXXX");
-	if (!mkdtemp(dir))
+	if (scratch_make("minisign"))
 		return -1;
 	/* two unencrypted keys, a message, minisign's signatures of it */
-	return sh("cd %s && minisign -G -W -p a.pub -s a.sec >/dev/null 2>&1 && "
+	return scratch_sh("cd %s && minisign -G -W -p a.pub -s a.sec >/dev/null 2>&1 && "
 		  "minisign -G -W -p b.pub -s b.sec >/dev/null 2>&1 && printf 'rules v1\\n' > msg && "
 		  "minisign -S -s a.sec -m msg -t 'client=block version=1' >/dev/null 2>&1 && "
-		  "minisign -S -l -s a.sec -m msg -x msg.legacy -t 'legacy' >/dev/null 2>&1", dir) ? -1 : 0;
+		  "minisign -S -l -s a.sec -m msg -x msg.legacy -t 'legacy' >/dev/null 2>&1", scratch_dir) ? -1 : 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	sh("rm -rf %s", dir);
+	scratch_remove();
 	return 0;
 }
 
 static void load(const char *pubname, const char *signame, struct minisign_pubkey *pk, struct minisign_sig *sig)
 {
 	char buf[4096], err[256];
-	size_t n = slurp(pubname, buf, sizeof(buf));
+	size_t n = scratch_read(pubname, buf, sizeof(buf));
 	assert_int_equal(minisign_pubkey_parse(buf, n, pk, err, sizeof(err)), 0);
-	n = slurp(signame, buf, sizeof(buf));
+	n = scratch_read(signame, buf, sizeof(buf));
 	assert_int_equal(minisign_sig_parse(buf, n, sig, err, sizeof(err)), 0);
 }
 
@@ -93,7 +59,7 @@ static void t_verify_minisign_made(void **state)
 	struct minisign_pubkey pk;
 	struct minisign_sig sig;
 	char msg[64], err[256];
-	size_t n = slurp("msg", msg, sizeof(msg));
+	size_t n = scratch_read("msg", msg, sizeof(msg));
 	load("a.pub", "msg.minisig", &pk, &sig);
 	assert_true(sig.prehashed);
 	assert_string_equal(sig.trusted_comment, "client=block version=1");
@@ -110,7 +76,7 @@ static void t_refusals(void **state)
 	struct minisign_pubkey pk, other;
 	struct minisign_sig sig;
 	char msg[64], err[256], buf[4096];
-	size_t n = slurp("msg", msg, sizeof(msg));
+	size_t n = scratch_read("msg", msg, sizeof(msg));
 	load("a.pub", "msg.minisig", &pk, &sig);
 	/* another file */
 	msg[0] ^= 1;
@@ -124,7 +90,7 @@ static void t_refusals(void **state)
 	assert_int_equal(minisign_verify(&pk, &forged, (uint8_t *)msg, n, err, sizeof(err)), -EBADMSG);
 	assert_non_null(strstr(err, "trusted comment"));
 	/* another key */
-	size_t k = slurp("b.pub", buf, sizeof(buf));
+	size_t k = scratch_read("b.pub", buf, sizeof(buf));
 	assert_int_equal(minisign_pubkey_parse(buf, k, &other, err, sizeof(err)), 0);
 	assert_int_equal(minisign_verify(&other, &sig, (uint8_t *)msg, n, err, sizeof(err)), -ENOKEY);
 	/* same key id, another public key: the signature says no */
@@ -137,22 +103,22 @@ static void t_sign_for_minisign(void **state)
 	(void)state;
 	char buf[4096], err[256], out[2048];
 	struct minisign_seckey sk;
-	size_t n = slurp("b.sec", buf, sizeof(buf));
+	size_t n = scratch_read("b.sec", buf, sizeof(buf));
 	assert_int_equal(minisign_seckey_parse(buf, n, &sk, err, sizeof(err)), 0);
 	const char *payload = "bundle payload\n";
-	spit("payload", payload, strlen(payload));
+	scratch_write("payload", payload, strlen(payload));
 	int len = minisign_sign(&sk, (const uint8_t *)payload, strlen(payload), "client=block version=2", out, sizeof(out));
 	assert_true(len > 0);
-	spit("payload.minisig", out, (size_t)len);
+	scratch_write("payload.minisig", out, (size_t)len);
 	/* the reference tool agrees */
-	assert_int_equal(sh("cd %s && minisign -Vq -p b.pub -m payload >/dev/null 2>&1", dir), 0);
-	assert_int_equal(sh("cd %s && minisign -V -p b.pub -m payload 2>/dev/null | grep -q 'client=block version=2'", dir),
+	assert_int_equal(scratch_sh("cd %s && minisign -Vq -p b.pub -m payload >/dev/null 2>&1", scratch_dir), 0);
+	assert_int_equal(scratch_sh("cd %s && minisign -V -p b.pub -m payload 2>/dev/null | grep -q 'client=block version=2'", scratch_dir),
 			 0);
 	/* and refuses it for another file and another key */
-	spit("payload", "bundle payloaD\n", 15);
-	assert_true(sh("cd %s && minisign -Vq -p b.pub -m payload -x payload.minisig >/dev/null 2>&1", dir) != 0);
-	spit("payload", payload, strlen(payload));
-	assert_true(sh("cd %s && minisign -Vq -p a.pub -m payload -x payload.minisig >/dev/null 2>&1", dir) != 0);
+	scratch_write("payload", "bundle payloaD\n", 15);
+	assert_true(scratch_sh("cd %s && minisign -Vq -p b.pub -m payload -x payload.minisig >/dev/null 2>&1", scratch_dir) != 0);
+	scratch_write("payload", payload, strlen(payload));
+	assert_true(scratch_sh("cd %s && minisign -Vq -p a.pub -m payload -x payload.minisig >/dev/null 2>&1", scratch_dir) != 0);
 	/* and so does this module */
 	struct minisign_pubkey pk;
 	struct minisign_sig sig;
@@ -173,11 +139,11 @@ static void t_parse_errors(void **state)
 	assert_int_equal(minisign_pubkey_parse("", 0, &pk, err, sizeof(err)), -EINVAL);
 	assert_int_equal(minisign_pubkey_parse("untrusted comment: x\n", 21, &pk, err, sizeof(err)), -EINVAL);
 	assert_int_equal(minisign_pubkey_parse("RWQ=\n", 5, &pk, err, sizeof(err)), -EINVAL);
-	size_t n = slurp("a.pub", buf, sizeof(buf));
+	size_t n = scratch_read("a.pub", buf, sizeof(buf));
 	assert_int_equal(minisign_pubkey_parse(buf, n - 5, &pk, err, sizeof(err)), -EINVAL); /* cut short */
 	memcpy(buf + n, "extra\n", 7);
 	assert_int_equal(minisign_pubkey_parse(buf, n + 6, &pk, err, sizeof(err)), -EINVAL);
-	n = slurp("msg.minisig", buf, sizeof(buf));
+	n = scratch_read("msg.minisig", buf, sizeof(buf));
 	assert_int_equal(minisign_sig_parse(buf, n / 2, &sig, err, sizeof(err)), -EINVAL);
 	char *tc = strstr(buf, "\ntrusted comment: "); /* line 3, not inside "untrusted" */
 	assert_non_null(tc);
@@ -189,11 +155,11 @@ static void t_parse_errors(void **state)
 	assert_int_equal(minisign_sig_parse(buf, n, &sig, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "control character"));
 	/* a public key is no signature, and a signature no key */
-	n = slurp("a.pub", buf, sizeof(buf));
+	n = scratch_read("a.pub", buf, sizeof(buf));
 	assert_int_equal(minisign_sig_parse(buf, n, &sig, err, sizeof(err)), -EINVAL);
 	assert_int_equal(minisign_seckey_parse(buf, n, &sk, err, sizeof(err)), -EINVAL);
 	/* an encrypted secret key: not read */
-	n = slurp("a.sec", buf, sizeof(buf));
+	n = scratch_read("a.sec", buf, sizeof(buf));
 	char *nl = strchr(buf, '\n');
 	assert_non_null(nl);
 	/* base64 "RWQAAE" -> "Ed\0\0B"; "RWRTY0IyA" -> "EdScB2" */
