@@ -31,6 +31,7 @@
 #include <sodium.h>
 
 #include "bundle.h"
+#include "fuzz_keys.h"
 
 #define NKEYS 3
 #define MAX_LEN (1u << 20)
@@ -41,24 +42,6 @@ static const int64_t nows[4] = {1795996800 /* 2026-12-01 */, 0, 1798246800 /* 20
 				BUNDLE_TIME_MAX};
 static const uint64_t highs[4] = {0, 6, 7, (uint64_t)INT64_MAX};
 
-static void key(int i)
-{
-	uint8_t seed[32], pk[32];
-	memset(seed, 0, sizeof(seed));
-	snprintf((char *)seed, sizeof(seed), "ward fuzz bundle key %d", i);
-	crypto_sign_seed_keypair(pk, sk[i].sk, seed);
-	memcpy(sk[i].keyid, "fuzzkey", 7);
-	sk[i].keyid[7] = (uint8_t)('0' + i);
-	memcpy(root.keys[i].keyid, sk[i].keyid, MINISIGN_KEYID_LEN);
-	memcpy(root.keys[i].pk, pk, 32);
-}
-
-static void check(int ok)
-{
-	if (!ok)
-		abort();
-}
-
 /* ---- seeds ---- */
 
 static void write_seed(const char *dir, const char *name, uint8_t flags, const char *sigs, size_t sl,
@@ -67,45 +50,31 @@ static void write_seed(const char *dir, const char *name, uint8_t flags, const c
 	char path[512];
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	FILE *f = fopen(path, "wb");
-	check(f != NULL);
+	fuzz_check(f != NULL);
 	uint8_t hdr[3] = {flags, (uint8_t)sl, (uint8_t)(sl >> 8)};
-	check(fwrite(hdr, 1, 3, f) == 3 && fwrite(sigs, 1, sl, f) == sl && fwrite(b, 1, bl, f) == bl);
-	check(fclose(f) == 0);
-}
-
-static size_t sign(const uint8_t *b, size_t bl, unsigned mask, char *out, size_t cap)
-{
-	size_t o = 0;
-	out[0] = '\0';
-	for (int i = 0; i < NKEYS; i++) {
-		if (!(mask & (1u << i)))
-			continue;
-		int n = minisign_sign(&sk[i], b, bl, "fuzz seed", out + o, cap - o);
-		check(n > 0);
-		o += (size_t)n;
-	}
-	return o;
+	fuzz_check(fwrite(hdr, 1, 3, f) == 3 && fwrite(sigs, 1, sl, f) == sl && fwrite(b, 1, bl, f) == bl);
+	fuzz_check(fclose(f) == 0);
 }
 
 static void write_seeds(const char *dir)
 {
 	static const char payload[] = "deny exec /tmp/*\nallow exec /usr/bin/*\n";
 	struct bundle_meta m = {.client = "block", .channel = "stable", .version = 7};
-	check(bundle_time_parse("2026-11-26T01:00:00Z", 20, &m.created) == 0);
-	check(bundle_time_parse("2026-12-26T01:00:00Z", 20, &m.expires) == 0);
+	fuzz_check(bundle_time_parse("2026-11-26T01:00:00Z", 20, &m.created) == 0);
+	fuzz_check(bundle_time_parse("2026-12-26T01:00:00Z", 20, &m.expires) == 0);
 	uint8_t *b;
 	size_t bl;
 	char sigs[4096];
 	size_t sl;
 
-	check(bundle_build(&m, (const uint8_t *)payload, sizeof(payload) - 1, &b, &bl) == 0);
-	sl = sign(b, bl, 3, sigs, sizeof(sigs));
+	fuzz_check(bundle_build(&m, (const uint8_t *)payload, sizeof(payload) - 1, &b, &bl) == 0);
+	sl = fuzz_sign(sk, NKEYS, 3, "fuzz seed", b, bl, sigs, sizeof(sigs));
 	write_seed(dir, "valid", 0, sigs, sl, b, bl);
 	write_seed(dir, "valid_signed_here", 3, "", 0, b, bl);
 	write_seed(dir, "valid_any_channel_rollback", 3 | 4 | 16, "", 0, b, bl);
-	sl = sign(b, bl, 7, sigs, sizeof(sigs));
+	sl = fuzz_sign(sk, NKEYS, 7, "fuzz seed", b, bl, sigs, sizeof(sigs));
 	write_seed(dir, "three_signatures", 0, sigs, sl, b, bl);
-	sl = sign(b, bl, 1, sigs, sizeof(sigs));
+	sl = fuzz_sign(sk, NKEYS, 1, "fuzz seed", b, bl, sigs, sizeof(sigs));
 	write_seed(dir, "one_signature", 0, sigs, sl, b, bl);
 	write_seed(dir, "expired", 3 | 64, "", 0, b, bl);
 	write_seed(dir, "root_expired", 3 | 96, "", 0, b, bl);
@@ -117,23 +86,23 @@ static void write_seeds(const char *dir)
 	strcpy(w.client, "nginx-guard");
 	strcpy(w.channel, "beta");
 	w.version = (uint64_t)INT64_MAX;
-	check(bundle_build(&w, NULL, 0, &b, &bl) == 0);
+	fuzz_check(bundle_build(&w, NULL, 0, &b, &bl) == 0);
 	write_seed(dir, "wrong_client_empty_payload", 3, "", 0, b, bl);
 	free(b);
 
 	w = m;
 	strcpy(w.channel, "beta");
-	check(bundle_build(&w, (const uint8_t *)payload, sizeof(payload) - 1, &b, &bl) == 0);
+	fuzz_check(bundle_build(&w, (const uint8_t *)payload, sizeof(payload) - 1, &b, &bl) == 0);
 	write_seed(dir, "wrong_channel", 3, "", 0, b, bl);
 	free(b);
 
 	/* a seventh metadata line */
 	char text[BUNDLE_META_MAX];
 	int ml = bundle_meta_format(&m, text, sizeof(text) - 16);
-	check(ml > 0);
+	fuzz_check(ml > 0);
 	memcpy(text + ml, "client=block\n", 13);
 	b = malloc(BUNDLE_HDR_LEN + (size_t)ml + 13);
-	check(b != NULL);
+	fuzz_check(b != NULL);
 	memcpy(b, BUNDLE_MAGIC, 8);
 	memset(b + 8, 0, 12);
 	b[8] = (uint8_t)(ml + 13);
@@ -143,11 +112,11 @@ static void write_seeds(const char *dir)
 	free(b);
 
 	/* metadata naming another payload */
-	check(bundle_build(&m, (const uint8_t *)"x", 1, &b, &bl) == 0);
+	fuzz_check(bundle_build(&m, (const uint8_t *)"x", 1, &b, &bl) == 0);
 	b[bl - 1] = 'y';
 	write_seed(dir, "hash_mismatch", 3, "", 0, b, bl);
 	/* a signature over other bytes, by a root key */
-	sl = sign(b, bl - 1, 2, sigs, sizeof(sigs));
+	sl = fuzz_sign(sk, NKEYS, 2, "fuzz seed", b, bl - 1, sigs, sizeof(sigs));
 	write_seed(dir, "bad_signature", 1, sigs, sl, b, bl);
 	free(b);
 }
@@ -159,7 +128,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (sodium_init() < 0)
 		abort();
 	for (int i = 0; i < NKEYS; i++)
-		key(i);
+		fuzz_key("ward fuzz bundle", "fuzzkey", i, &sk[i], &root.keys[i]);
 	root.version = 1;
 	root.expires = BUNDLE_TIME_MAX;
 	root.threshold = 2;
@@ -177,7 +146,7 @@ static void canonical(const struct bundle_meta *m, const uint8_t *text, size_t l
 {
 	char again[BUNDLE_META_MAX + 1];
 	int n = bundle_meta_format(m, again, sizeof(again));
-	check(n > 0 && (size_t)n == len && memcmp(again, text, len) == 0);
+	fuzz_check(n > 0 && (size_t)n == len && memcmp(again, text, len) == 0);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -199,35 +168,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *channel = flags & 4 ? NULL : "stable";
 
 	/* the signature file: the harness's signatures first, then the input's */
-	size_t st = 0;
-	for (int i = 0; i < 2; i++) {
-		if (!(flags & (1u << i)))
-			continue;
-		int n = minisign_sign(&sk[i], buf, len, "fuzz", sigtext + st, sizeof(sigtext) - st);
-		check(n > 0);
-		st += (size_t)n;
-	}
+	size_t st = fuzz_sign(sk, 2, flags & 3, "fuzz", buf, len, sigtext, sizeof(sigtext));
 	memcpy(sigtext + st, data, sl);
 	st += sl;
 
 	/* the structure alone */
 	struct bundle b;
 	enum bundle_refusal pr = bundle_parse(buf, len, MAX_LEN, &b, err, sizeof(err));
-	check(pr == BR_OK || pr == BR_TRUNCATED || pr == BR_MALFORMED);
-	check(strlen(err) < sizeof(err));
+	fuzz_check(pr == BR_OK || pr == BR_TRUNCATED || pr == BR_MALFORMED);
+	fuzz_check(strlen(err) < sizeof(err));
 	if (pr == BR_OK) {
 		size_t ml = len - BUNDLE_HDR_LEN - b.payload_len;
-		check(b.payload == buf + BUNDLE_HDR_LEN + ml && ml >= 1 && ml <= BUNDLE_META_MAX);
+		fuzz_check(b.payload == buf + BUNDLE_HDR_LEN + ml && ml >= 1 && ml <= BUNDLE_META_MAX);
 		canonical(&b.meta, buf + BUNDLE_HDR_LEN, ml);
 		uint8_t h[32];
 		crypto_hash_sha256(h, b.payload_len ? b.payload : (const uint8_t *)"", b.payload_len);
 		struct bundle_meta m = b.meta;
 		uint8_t *again;
 		size_t alen;
-		check(bundle_build(&m, b.payload, b.payload_len, &again, &alen) == 0);
-		check(memcmp(m.payload_sha256, h, 32) == 0);
+		fuzz_check(bundle_build(&m, b.payload, b.payload_len, &again, &alen) == 0);
+		fuzz_check(memcmp(m.payload_sha256, h, 32) == 0);
 		if (memcmp(h, b.meta.payload_sha256, 32) == 0)
-			check(alen == len && memcmp(again, buf, len) == 0);
+			fuzz_check(alen == len && memcmp(again, buf, len) == 0);
 		free(again);
 	}
 	/* the metadata slice on its own */
@@ -243,31 +205,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct minisign_sig sigs[BUNDLE_SIGS_MAX];
 	size_t n = 0;
 	if (sigset_parse(sigtext, st, sigs, BUNDLE_SIGS_MAX, &n, err, sizeof(err)) == 0) {
-		check(n >= 1 && n <= BUNDLE_SIGS_MAX);
+		fuzz_check(n >= 1 && n <= BUNDLE_SIGS_MAX);
 		for (size_t i = 0; i < n; i++)
-			check(strlen(sigs[i].trusted_comment) == sigs[i].trusted_len);
+			fuzz_check(strlen(sigs[i].trusted_comment) == sigs[i].trusted_len);
 		unsigned valid = 99;
 		if (sigset_count(root.keys, root.nkeys, sigs, n, buf, len, &valid, err, sizeof(err)) == BR_OK)
-			check(valid <= root.nkeys);
+			fuzz_check(valid <= root.nkeys);
 	}
 	/* the whole check */
 	struct bundle out;
 	enum bundle_refusal r = bundle_verify(&root, buf, len, MAX_LEN, sigtext, st, "block", channel, highest, now,
 					      &out, err, sizeof(err));
-	check(strlen(err) < sizeof(err));
-	check((r == BR_OK) == (err[0] == '\0'));
+	fuzz_check(strlen(err) < sizeof(err));
+	fuzz_check((r == BR_OK) == (err[0] == '\0'));
 	if (pr != BR_OK)
-		check(r == pr);
+		fuzz_check(r == pr);
 	if (r == BR_OK) {
-		check(pr == BR_OK);
-		check(out.payload >= buf + BUNDLE_HDR_LEN && out.payload + out.payload_len == buf + len);
+		fuzz_check(pr == BR_OK);
+		fuzz_check(out.payload >= buf + BUNDLE_HDR_LEN && out.payload + out.payload_len == buf + len);
 		uint8_t h[32];
 		crypto_hash_sha256(h, out.payload_len ? out.payload : (const uint8_t *)"", out.payload_len);
-		check(memcmp(h, out.meta.payload_sha256, 32) == 0);
-		check(strcmp(out.meta.client, "block") == 0);
-		check(!channel || strcmp(out.meta.channel, channel) == 0);
-		check(out.meta.expires > now && out.meta.version > highest);
-		check(n >= 2); /* threshold 2: the signatures parsed above */
+		fuzz_check(memcmp(h, out.meta.payload_sha256, 32) == 0);
+		fuzz_check(strcmp(out.meta.client, "block") == 0);
+		fuzz_check(!channel || strcmp(out.meta.channel, channel) == 0);
+		fuzz_check(out.meta.expires > now && out.meta.version > highest);
+		fuzz_check(n >= 2); /* threshold 2: the signatures parsed above */
 	}
 	return 0;
 }

@@ -28,6 +28,7 @@
 #include <sodium.h>
 
 #include "bundle.h"
+#include "fuzz_keys.h"
 
 #define NKEYS 4
 
@@ -36,51 +37,20 @@ static struct minisign_pubkey pk[NKEYS];
 static struct trust_root old;
 static const int64_t nows[4] = {1795996800 /* 2026-12-01 */, 0, 1827187200 /* 2027-11-26 */, BUNDLE_TIME_MAX};
 
-static void check(int ok)
-{
-	if (!ok)
-		abort();
-}
-
-static void key(int i)
-{
-	uint8_t seed[32];
-	memset(seed, 0, sizeof(seed));
-	snprintf((char *)seed, sizeof(seed), "ward fuzz trust key %d", i);
-	crypto_sign_seed_keypair(pk[i].pk, sk[i].sk, seed);
-	memcpy(sk[i].keyid, "trustky", 7);
-	sk[i].keyid[7] = (uint8_t)('0' + i);
-	memcpy(pk[i].keyid, sk[i].keyid, MINISIGN_KEYID_LEN);
-}
-
-static size_t sign(const uint8_t *b, size_t bl, unsigned mask, char *out, size_t cap)
-{
-	size_t o = 0;
-	out[0] = '\0';
-	for (int i = 0; i < NKEYS; i++) {
-		if (!(mask & (1u << i)))
-			continue;
-		int n = minisign_sign(&sk[i], b, bl, "fuzz", out + o, cap - o);
-		check(n > 0);
-		o += (size_t)n;
-	}
-	return o;
-}
-
 /* ---- seeds ---- */
 
 static void write_seed(const char *dir, const char *name, uint8_t flags, const struct trust_root *r, unsigned signers)
 {
 	char text[TRUST_FILE_MAX], sigs[4096], path[512];
 	int n = trust_format(r, text, sizeof(text));
-	check(n > 0);
-	size_t sl = sign((const uint8_t *)text, (size_t)n, signers, sigs, sizeof(sigs));
+	fuzz_check(n > 0);
+	size_t sl = fuzz_sign(sk, NKEYS, signers, "fuzz", (const uint8_t *)text, (size_t)n, sigs, sizeof(sigs));
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	FILE *f = fopen(path, "wb");
-	check(f != NULL);
+	fuzz_check(f != NULL);
 	uint8_t hdr[3] = {flags, (uint8_t)sl, (uint8_t)(sl >> 8)};
-	check(fwrite(hdr, 1, 3, f) == 3 && fwrite(sigs, 1, sl, f) == sl && fwrite(text, 1, (size_t)n, f) == (size_t)n);
-	check(fclose(f) == 0);
+	fuzz_check(fwrite(hdr, 1, 3, f) == 3 && fwrite(sigs, 1, sl, f) == sl && fwrite(text, 1, (size_t)n, f) == (size_t)n);
+	fuzz_check(fclose(f) == 0);
 }
 
 static void write_seeds(const char *dir)
@@ -95,7 +65,7 @@ static void write_seeds(const char *dir)
 	r.version = 4;
 	write_seed(dir, "rollback", 15, &r, 0);
 	r.version = 7;
-	check(bundle_time_parse("2026-01-01T00:00:00Z", 20, &r.expires) == 0);
+	fuzz_check(bundle_time_parse("2026-01-01T00:00:00Z", 20, &r.expires) == 0);
 	write_seed(dir, "expired", 15, &r, 0);
 	/* sixteen keys, one of ours */
 	struct trust_root big = old;
@@ -109,16 +79,16 @@ static void write_seeds(const char *dir)
 	/* and a seventeenth, which trust_format() does not write */
 	char text[TRUST_FILE_MAX], path[512];
 	int n = trust_format(&big, text, sizeof(text));
-	check(n > 0);
+	fuzz_check(n > 0);
 	const char *k1 = strstr(text, "\nkey ") + 1, *nl = strchr(k1, '\n');
 	memcpy(text + n, k1, (size_t)(nl + 1 - k1));
 	n += (int)(nl + 1 - k1);
 	text[n - 3] = text[n - 3] == 'A' ? 'B' : 'A'; /* another public key, the same key id */
 	snprintf(path, sizeof(path), "%s/seventeen_keys", dir);
 	FILE *f = fopen(path, "wb");
-	check(f != NULL);
-	check(fwrite("\3\0\0", 1, 3, f) == 3 && fwrite(text, 1, (size_t)n, f) == (size_t)n);
-	check(fclose(f) == 0);
+	fuzz_check(f != NULL);
+	fuzz_check(fwrite("\3\0\0", 1, 3, f) == 3 && fwrite(text, 1, (size_t)n, f) == (size_t)n);
+	fuzz_check(fclose(f) == 0);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -128,9 +98,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (sodium_init() < 0)
 		abort();
 	for (int i = 0; i < NKEYS; i++)
-		key(i);
+		fuzz_key("ward fuzz trust", "trustky", i, &sk[i], &pk[i]);
 	old.version = 5;
-	check(bundle_time_parse("2030-01-01T00:00:00Z", 20, &old.expires) == 0);
+	fuzz_check(bundle_time_parse("2030-01-01T00:00:00Z", 20, &old.expires) == 0);
 	old.threshold = 2;
 	old.nkeys = 3;
 	memcpy(old.keys, pk, 3 * sizeof(pk[0]));
@@ -144,7 +114,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 static void same_root(const struct trust_root *a, const struct trust_root *b)
 {
-	check(a->version == b->version && a->expires == b->expires && a->threshold == b->threshold &&
+	fuzz_check(a->version == b->version && a->expires == b->expires && a->threshold == b->threshold &&
 	      a->nkeys == b->nkeys && memcmp(a->keys, b->keys, a->nkeys * sizeof(a->keys[0])) == 0);
 }
 
@@ -155,9 +125,9 @@ static void signed_by(const struct minisign_pubkey *keys, unsigned nkeys, unsign
 	static struct minisign_sig sigs[BUNDLE_SIGS_MAX];
 	size_t n = 0;
 	unsigned valid = 0;
-	check(sigset_parse(sigtext, st, sigs, BUNDLE_SIGS_MAX, &n, NULL, 0) == 0);
-	check(sigset_count(keys, nkeys, sigs, n, msg, len, &valid, NULL, 0) == BR_OK);
-	check(valid >= threshold && valid <= nkeys);
+	fuzz_check(sigset_parse(sigtext, st, sigs, BUNDLE_SIGS_MAX, &n, NULL, 0) == 0);
+	fuzz_check(sigset_count(keys, nkeys, sigs, n, msg, len, &valid, NULL, 0) == BR_OK);
+	fuzz_check(valid >= threshold && valid <= nkeys);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -175,47 +145,47 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t *buf = data + sl;
 	size_t len = size - sl;
 	int64_t now = nows[(flags >> 4) & 3];
-	size_t st = sign(buf, len, flags & 15, sigtext, sizeof(sigtext));
+	size_t st = fuzz_sign(sk, NKEYS, flags & 15, "fuzz", buf, len, sigtext, sizeof(sigtext));
 	memcpy(sigtext + st, data, sl);
 	st += sl;
 
 	struct trust_root r, out;
 	enum bundle_refusal pr = trust_parse(buf, len, &r, err, sizeof(err));
-	check(pr == BR_OK || pr == BR_OVERSIZED || pr == BR_MALFORMED);
-	check((pr == BR_OK) == (err[0] == '\0'));
+	fuzz_check(pr == BR_OK || pr == BR_OVERSIZED || pr == BR_MALFORMED);
+	fuzz_check((pr == BR_OK) == (err[0] == '\0'));
 	if (pr == BR_OK) {
-		check(r.nkeys >= 1 && r.nkeys <= TRUST_KEYS_MAX && r.threshold >= 1 && r.threshold <= r.nkeys);
-		check(r.version >= 1 && r.version <= (uint64_t)INT64_MAX);
+		fuzz_check(r.nkeys >= 1 && r.nkeys <= TRUST_KEYS_MAX && r.threshold >= 1 && r.threshold <= r.nkeys);
+		fuzz_check(r.version >= 1 && r.version <= (uint64_t)INT64_MAX);
 		for (unsigned j = 0; j < r.nkeys; j++)
 			for (unsigned e = 0; e < j; e++)
-				check(memcmp(r.keys[e].keyid, r.keys[j].keyid, MINISIGN_KEYID_LEN) &&
+				fuzz_check(memcmp(r.keys[e].keyid, r.keys[j].keyid, MINISIGN_KEYID_LEN) &&
 				      memcmp(r.keys[e].pk, r.keys[j].pk, 32));
 		char again[TRUST_FILE_MAX + 1];
 		int n = trust_format(&r, again, sizeof(again));
-		check(n > 0 && (size_t)n == len && memcmp(again, buf, len) == 0);
+		fuzz_check(n > 0 && (size_t)n == len && memcmp(again, buf, len) == 0);
 	}
 
 	enum bundle_refusal ir = trust_check_initial(buf, len, sigtext, st, now, &out, err, sizeof(err));
-	check((ir == BR_OK) == (err[0] == '\0'));
+	fuzz_check((ir == BR_OK) == (err[0] == '\0'));
 	if (pr != BR_OK)
-		check(ir == pr);
+		fuzz_check(ir == pr);
 	if (ir == BR_OK) {
 		same_root(&out, &r);
-		check(out.expires > now);
+		fuzz_check(out.expires > now);
 		signed_by(out.keys, out.nkeys, out.threshold, sigtext, st, buf, len);
 	}
 
 	enum bundle_refusal rr = trust_rotate(&old, buf, len, sigtext, st, now, &out, err, sizeof(err));
-	check((rr == BR_OK) == (err[0] == '\0'));
+	fuzz_check((rr == BR_OK) == (err[0] == '\0'));
 	if (pr != BR_OK)
-		check(rr == pr);
+		fuzz_check(rr == pr);
 	if (rr == BR_OK) {
 		same_root(&out, &r);
-		check(out.expires > now && out.version > old.version);
+		fuzz_check(out.expires > now && out.version > old.version);
 		signed_by(out.keys, out.nkeys, out.threshold, sigtext, st, buf, len);
 		signed_by(old.keys, old.nkeys, old.threshold, sigtext, st, buf, len);
 		/* what rotation accepts would be accepted as an initial root, too */
-		check(ir == BR_OK);
+		fuzz_check(ir == BR_OK);
 	}
 	return 0;
 }
