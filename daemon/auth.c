@@ -151,7 +151,8 @@ static struct {
 		cache_clears, ring_full, hashed, unhashed, files_unsent, cache_races, hash_late;
 	uint64_t lat[LAT_BUCKETS];
 	struct shadow_wait shadow[SHADOW_PENDING];
-	unsigned nshadow;    /* entries in use */
+	unsigned nshadow;    /* entries in use ... */
+	size_t shadow_end;   /* ... all below this index: the scans stop there */
 	uint64_t shadow_asked, shadow_unsent;
 } A = {.fd = -1};
 
@@ -517,12 +518,19 @@ static void set_base(struct req *r, const uint8_t *digest);
 
 /* ---- shadow instances ---- */
 
+static void shadow_free(struct shadow_wait *w)
+{
+	memset(w, 0, sizeof(*w));
+	A.nshadow--;
+	while (A.shadow_end && !A.shadow[A.shadow_end - 1].auth_id)
+		A.shadow_end--;
+}
+
 static void shadow_done(struct shadow_wait *w, int missed)
 {
 	content_shadow_verdict(w->manifest, missed, w->active < 0 ? WARD_VERDICT_ALLOW : (uint32_t)w->active,
 			       w->shadow < 0 ? WARD_VERDICT_ALLOW : (uint32_t)w->shadow);
-	memset(w, 0, sizeof(*w));
-	A.nshadow--;
+	shadow_free(w);
 }
 
 static void shadow_add(const struct req *r, const struct auth_voter *v)
@@ -535,6 +543,8 @@ static void shadow_add(const struct req *r, const struct auth_voter *v)
 					  .active = -1, .shadow = -1};
 		snprintf(w->manifest, sizeof(w->manifest), "%s", v->manifest);
 		A.nshadow++;
+		if (i >= A.shadow_end)
+			A.shadow_end = i + 1;
 		A.shadow_asked++;
 		return;
 	}
@@ -545,7 +555,7 @@ static void shadow_add(const struct req *r, const struct auth_voter *v)
  * verdict of its own active instance, or the decision. */
 static void shadow_decided(const struct req *r, uint32_t verdict)
 {
-	for (size_t i = 0; A.nshadow && i < SHADOW_PENDING; i++) {
+	for (size_t i = 0; i < A.shadow_end; i++) {
 		struct shadow_wait *w = &A.shadow[i];
 		if (w->auth_id != r->id)
 			continue;
@@ -563,7 +573,7 @@ static void shadow_decided(const struct req *r, uint32_t verdict)
 /* A vote from a shadow instance: 1 if it was one. */
 static int shadow_vote(uint32_t client_id, uint64_t auth_id, uint32_t verdict)
 {
-	for (size_t i = 0; A.nshadow && i < SHADOW_PENDING; i++) {
+	for (size_t i = 0; i < A.shadow_end; i++) {
 		struct shadow_wait *w = &A.shadow[i];
 		if (w->auth_id != auth_id || w->client_id != client_id)
 			continue;
@@ -577,7 +587,7 @@ static int shadow_vote(uint32_t client_id, uint64_t auth_id, uint32_t verdict)
 
 static void shadow_tick(uint64_t now)
 {
-	for (size_t i = 0; A.nshadow && i < SHADOW_PENDING; i++) {
+	for (size_t i = 0; i < A.shadow_end; i++) {
 		struct shadow_wait *w = &A.shadow[i];
 		if (w->auth_id && w->shadow < 0 && now >= w->deadline)
 			shadow_done(w, 1);
@@ -985,11 +995,9 @@ void auth_vote(uint32_t client_id, uint64_t auth_id, uint32_t verdict, uint32_t 
 
 void auth_client_gone(uint32_t client_id, uint64_t mask)
 {
-	for (size_t i = 0; A.nshadow && i < SHADOW_PENDING; i++)
-		if (A.shadow[i].auth_id && A.shadow[i].client_id == client_id) {
-			memset(&A.shadow[i], 0, sizeof(A.shadow[i]));
-			A.nshadow--; /* its exit is the supervisor's news */
-		}
+	for (size_t i = 0; i < A.shadow_end; i++)
+		if (A.shadow[i].auth_id && A.shadow[i].client_id == client_id)
+			shadow_free(&A.shadow[i]); /* its exit is the supervisor's news */
 	struct req *next;
 	for (struct req *r = A.active; r; r = next) {
 		next = r->next;
