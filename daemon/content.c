@@ -44,6 +44,7 @@
 #define SIG_FILE_MAX (BUNDLE_SIGS_MAX * 4096)
 #define STATE_FILE_MAX (64u << 10)
 #define REJECTED_KEPT 8
+#define TICK_MS 100                /* how often content_tick() looks */
 #define RETRY_MS 10000             /* a shadow that could not start is tried again */
 #define CPU_SLACK_NS 500000000ull    /* 500 ms: a start (exec, loading content) ... */
 #define CPU_SLACK_NS_PER_S 10000000ull /* ... and 1% of a CPU: idle clients differ by noise */
@@ -1137,9 +1138,13 @@ void content_on_event(void *tag, uint32_t events)
 
 void content_tick(void)
 {
-	if (!C.n)
+	/* delays, bakes and gates are seconds long: ten looks a second do,
+	 * however busy the loop is */
+	static uint64_t last;
+	uint64_t now = C.n ? now_ms() : 0;
+	if (!C.n || now - last < TICK_MS)
 		return;
-	uint64_t now = now_ms();
+	last = now;
 	for (size_t i = 0; i < C.n; i++)
 		advance(&C.c[i], now);
 }

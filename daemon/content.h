@@ -66,7 +66,8 @@ void content_request(uint32_t client_id, const char *json, size_t len);
 
 int content_owns(const void *tag);
 void content_on_event(void *tag, uint32_t events);
-/* Once a loop turn: delays, bake periods, gates. */
+/* Each loop turn (it looks at most every 100 ms): delays, bake periods,
+ * gates. */
 void content_tick(void);
 /* "content" for `ward status` (also `ward content status`). */
 void content_status(struct json_object *o, const char *only);
