@@ -257,6 +257,16 @@ static void unwatch(int *fd)
 
 /* ---- the client's stdout and stderr, into wardd's log ---- */
 
+/* @len bytes of @in into @out (@cap bytes with the NUL, cut to fit),
+ * anything but printable ASCII as '?': a client's output goes into logs. */
+static void printable(char *out, size_t cap, const char *in, size_t len)
+{
+	size_t i;
+	for (i = 0; i < len && i < cap - 1; i++)
+		out[i] = in[i] >= 0x20 && in[i] < 0x7f ? in[i] : '?';
+	out[i] = '\0';
+}
+
 static void log_line(struct sproc *p, const char *line, size_t len)
 {
 	long sec = (long)(now_ms() / 1000);
@@ -272,10 +282,7 @@ static void log_line(struct sproc *p, const char *line, size_t len)
 		return;
 	}
 	char clean[LOG_LINE_MAX + 1];
-	size_t i;
-	for (i = 0; i < len && i < LOG_LINE_MAX; i++)
-		clean[i] = line[i] >= 0x20 && line[i] < 0x7f ? line[i] : '?';
-	clean[i] = '\0';
+	printable(clean, sizeof(clean), line, len);
 	log_info("client %s%s: %s", p->c->m->name, role_suffix[p->role], clean);
 }
 
@@ -316,12 +323,8 @@ static void read_log(struct sproc *p)
 /* A validator's stdout: its last non-empty line is its verdict's reason. */
 static void result_line(struct sproc *p, const char *line, size_t len)
 {
-	if (!len)
-		return;
-	size_t i;
-	for (i = 0; i < len && i < sizeof(p->resline) - 1; i++)
-		p->resline[i] = line[i] >= 0x20 && line[i] < 0x7f ? line[i] : '?';
-	p->resline[i] = '\0';
+	if (len)
+		printable(p->resline, sizeof(p->resline), line, len);
 }
 
 static void read_result(struct sproc *p)
