@@ -261,11 +261,11 @@ static void *worker(void *arg)
 
 static void submit(struct job *j)
 {
-	if (!C.running) { /* no worker (start-up failed): do it here */
-		if (j->kind == J_WRITE)
-			file_write_atomic(j->path, j->data, j->len, true);
-		else if (j->kind == J_UNLINK)
-			unlink(j->path);
+	if (!C.running) {
+		/* no worker (it could not start): this thread must not open
+		 * files in the protected content directory, it would wait on
+		 * itself; installs are refused (on_install) */
+		log_warnx("content: no worker: %s not %s", j->path, j->kind == J_WRITE ? "written" : "removed");
 		free(j->data);
 		free(j);
 		return;
@@ -826,6 +826,10 @@ static void on_install(uint32_t conn, struct cclient *c, struct json_object *req
 	const char *bundle = str_of(req, "bundle"), *sig = str_of(req, "signature");
 	if (!bundle || bundle[0] != '/' || (sig && sig[0] != '/')) {
 		answer_error(conn, "malformed", "install needs \"bundle\" (and may have \"signature\"): absolute paths");
+		return;
+	}
+	if (!C.running) {
+		answer_error(conn, "internal", "wardd's content worker is not running (see its log)");
 		return;
 	}
 	if (!c->root_ok) {

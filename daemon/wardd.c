@@ -534,7 +534,7 @@ int main(int argc, char **argv)
 	}
 	opt.sup.runtime_dir = opt.runtime_dir;
 	if ((err = content_init(epfd)))
-		log_warnx("content worker: %s (content files are written on the main thread)", strerror(-err));
+		log_warnx("content worker: %s (no content can be installed)", strerror(-err));
 	if ((err = supervisor_init(epfd, &opt.sup))) {
 		broker_shutdown();
 		auth_stop();
