@@ -102,12 +102,7 @@ static int start(const struct scenario *s)
 		snprintf(extra, sizeof(extra), "%s%s", s->extra ? s->extra : "", s->extra && strstr(s->extra, "restart") ? "" : restart_fast);
 		fc_manifest("faulty", UID_FAULTY, s->mode, NULL, 250, extra);
 	}
-	char dir[PATH_MAX + 16];
-	snprintf(dir, sizeof(dir), "%s/clients.d", fc_root);
-	harness_clear_options();
-	harness_use_auth_mount();
-	harness_wardd_option("--clients-dir");
-	harness_wardd_option(dir);
+	fc_wardd_options();
 	harness_wardd_option("--auth-strikes");
 	harness_wardd_option("3");
 	if (harness_start())

@@ -96,6 +96,16 @@ void fc_manifest(const char *name, unsigned uid, const char *args, const char *h
 	fc_write_file(file, text);
 }
 
+void fc_wardd_options(void)
+{
+	char dir[PATH_MAX + 16]; /* the harness keeps a copy */
+	snprintf(dir, sizeof(dir), "%s/clients.d", fc_root);
+	harness_clear_options();
+	harness_use_auth_mount(); /* AUTH marks only on a private tmpfs */
+	harness_wardd_option("--clients-dir");
+	harness_wardd_option(dir);
+}
+
 json_object *fc_status(void)
 {
 	char *text = NULL;

@@ -32,6 +32,10 @@ void fc_write_file(const char *file, const char *text);
  * @extra (YAML, may be NULL). */
 void fc_manifest(const char *name, unsigned uid, const char *args, const char *hash, int deadline_ms,
 		 const char *extra);
+/* The harness's wardd options for these suites, replacing any set before:
+ * AUTH marks only on the harness's private tmpfs, manifests from
+ * fc_root/clients.d.  More may be added before harness_start(). */
+void fc_wardd_options(void);
 /* wardd's status through the harness's client (NULL on error); free with
  * json_object_put(). */
 json_object *fc_status(void);

@@ -50,12 +50,7 @@ static void write_manifest(const char *name, unsigned uid, const char *args, con
 
 static int start(const char *unregistered_root)
 {
-	char dir[PATH_MAX + 16];
-	snprintf(dir, sizeof(dir), "%s/clients.d", fc_root);
-	harness_clear_options();
-	harness_use_auth_mount(); /* AUTH marks only on a private tmpfs */
-	harness_wardd_option("--clients-dir");
-	harness_wardd_option(dir);
+	fc_wardd_options();
 	if (unregistered_root) {
 		harness_wardd_option("--unregistered-root");
 		harness_wardd_option(unregistered_root);

@@ -49,12 +49,7 @@ static char keys[1024], blk_bin[1100], blk_sha[65];
 
 static int start(void)
 {
-	char dir[PATH_MAX + 16];
-	snprintf(dir, sizeof(dir), "%s/clients.d", fc_root);
-	harness_clear_options();
-	harness_use_auth_mount();
-	harness_wardd_option("--clients-dir");
-	harness_wardd_option(dir);
+	fc_wardd_options();
 	return harness_start();
 }
 

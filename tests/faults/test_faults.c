@@ -62,12 +62,7 @@ static int start(const char *mode, const char *faulty_extra)
 	fc_manifest("healthy", UID_HEALTHY, "healthy", NULL, DEADLINE_MS, NULL);
 	if (mode)
 		fc_manifest("faulty", UID_FAULTY, mode, NULL, DEADLINE_MS, faulty_extra);
-	char dir[PATH_MAX + 16];
-	snprintf(dir, sizeof(dir), "%s/clients.d", fc_root);
-	harness_clear_options();
-	harness_use_auth_mount();
-	harness_wardd_option("--clients-dir");
-	harness_wardd_option(dir);
+	fc_wardd_options();
 	harness_wardd_option("--auth-strikes");
 	harness_wardd_option("3");
 	return harness_start();
