@@ -11,9 +11,9 @@
 #include <sodium.h>
 
 #include "bundle.h"
+#include "message.h"
 #include "names.h"
 
-#define QUOTE_MAX 72 /* an excerpt of the input in a message, escapes included */
 #define WHY_MAX 192  /* a message from minisign.c or the metadata, inside ours */
 #define ROOT_MAGIC "ward-root 1"
 
@@ -25,51 +25,13 @@ static const char *const meta_keys[] = {"client", "channel", "version", "created
 
 /* ---- messages ---- */
 
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
-
 /* For the enum-returning functions: the same, typed. */
-#define refuse(err, errlen, r, ...) ((enum bundle_refusal)fail(err, errlen, (int)(r), __VA_ARGS__))
+#define refuse(err, errlen, r, ...) ((enum bundle_refusal)msg_fail(err, errlen, (int)(r), __VA_ARGS__))
 
 static void clear(char *err, size_t errlen)
 {
 	if (err && errlen)
 		err[0] = '\0';
-}
-
-/* @s as a short, printable, quoted excerpt: input bytes end up in logs, so
- * control and non-ASCII bytes are escaped and the length is capped. */
-static const char *quote(char out[QUOTE_MAX], const char *s, size_t len)
-{
-	size_t o = 0, i;
-	out[o++] = '"';
-	for (i = 0; i < len && o < QUOTE_MAX - 8; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		if (ch == '"' || ch == '\\') {
-			out[o++] = '\\';
-			out[o++] = (char)ch;
-		} else if (ch < 0x20 || ch >= 0x7f) {
-			o += (size_t)snprintf(out + o, 5, "\\x%02x", ch);
-		} else {
-			out[o++] = (char)ch;
-		}
-	}
-	if (i < len) {
-		memcpy(out + o, "...", 3);
-		o += 3;
-	}
-	out[o++] = '"';
-	out[o] = '\0';
-	return out;
 }
 
 const char *bundle_refusal_name(enum bundle_refusal r)
@@ -259,7 +221,7 @@ static int meta_key_index(const char *s, size_t len)
 static enum bundle_refusal meta_value(int k, unsigned line, const char *v, size_t vl, struct bundle_meta *m,
 				      char *err, size_t errlen)
 {
-	char q[QUOTE_MAX];
+	char q[MSG_QUOTE_MAX];
 	uint64_t n = 0;
 	enum dec_result d;
 	switch (k) {
@@ -267,7 +229,7 @@ static enum bundle_refusal meta_value(int k, unsigned line, const char *v, size_
 		if (!ward_name_valid(v, vl, BUNDLE_CLIENT_MAX))
 			return refuse(err, errlen, BR_MALFORMED,
 				      "line %u: client %s is not a name ([a-z0-9][a-z0-9._-]*, at most %d characters)",
-				      line, quote(q, v, vl), BUNDLE_CLIENT_MAX);
+				      line, msg_quote(q, v, vl, true), BUNDLE_CLIENT_MAX);
 		memcpy(m->client, v, vl);
 		m->client[vl] = '\0';
 		return BR_OK;
@@ -275,14 +237,14 @@ static enum bundle_refusal meta_value(int k, unsigned line, const char *v, size_
 		if (!ward_name_valid(v, vl, BUNDLE_CHANNEL_MAX))
 			return refuse(err, errlen, BR_MALFORMED,
 				      "line %u: channel %s is not a name ([a-z0-9][a-z0-9._-]*, at most %d characters)",
-				      line, quote(q, v, vl), BUNDLE_CHANNEL_MAX);
+				      line, msg_quote(q, v, vl, true), BUNDLE_CHANNEL_MAX);
 		memcpy(m->channel, v, vl);
 		m->channel[vl] = '\0';
 		return BR_OK;
 	case 2:
 		d = parse_dec(v, vl, &n);
 		if (d != DEC_OK)
-			return refuse(err, errlen, BR_MALFORMED, "line %u: version %s %s", line, quote(q, v, vl),
+			return refuse(err, errlen, BR_MALFORMED, "line %u: version %s %s", line, msg_quote(q, v, vl, true),
 				      dec_problem(d));
 		if (n == 0)
 			return refuse(err, errlen, BR_MALFORMED, "line %u: version 0 (versions start at 1)", line);
@@ -293,7 +255,7 @@ static enum bundle_refusal meta_value(int k, unsigned line, const char *v, size_
 		if (bundle_time_parse(v, vl, k == 3 ? &m->created : &m->expires))
 			return refuse(err, errlen, BR_MALFORMED,
 				      "line %u: %s %s is not a time YYYY-MM-DDTHH:MM:SSZ (UTC, years 1970 to 9999)",
-				      line, meta_keys[k], quote(q, v, vl));
+				      line, meta_keys[k], msg_quote(q, v, vl, true));
 		return BR_OK;
 	default:
 		if (vl != 64)
@@ -307,12 +269,12 @@ static enum bundle_refusal meta_value(int k, unsigned line, const char *v, size_
 	}
 bad_hash:
 	return refuse(err, errlen, BR_MALFORMED, "line %u: payload_sha256 %s is not 64 lower-case hex digits", line,
-		      quote(q, v, vl));
+		      msg_quote(q, v, vl, true));
 }
 
 enum bundle_refusal bundle_meta_parse(const char *text, size_t len, struct bundle_meta *m, char *err, size_t errlen)
 {
-	char q[QUOTE_MAX];
+	char q[MSG_QUOTE_MAX];
 	struct bundle_meta t;
 	memset(&t, 0, sizeof(t));
 	if (len == 0 || !text)
@@ -328,7 +290,7 @@ enum bundle_refusal bundle_meta_parse(const char *text, size_t len, struct bundl
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		if (!nl)
 			return refuse(err, errlen, BR_MALFORMED, "line %u: %s does not end in a newline", line,
-				      quote(q, p, (size_t)(end - p)));
+				      msg_quote(q, p, (size_t)(end - p), true));
 		size_t ll = (size_t)(nl - p);
 		if (ll == 0)
 			return refuse(err, errlen, BR_MALFORMED, "line %u: empty, expected \"%s=...\"", line,
@@ -336,18 +298,18 @@ enum bundle_refusal bundle_meta_parse(const char *text, size_t len, struct bundl
 		if (memchr(p, '\r', ll))
 			return refuse(err, errlen, BR_MALFORMED,
 				      "line %u: carriage return in %s (lines end in \"\\n\" alone)", line,
-				      quote(q, p, ll));
+				      msg_quote(q, p, ll, true));
 		const char *eq = memchr(p, '=', ll);
 		if (!eq)
-			return refuse(err, errlen, BR_MALFORMED, "line %u: %s is not key=value", line, quote(q, p, ll));
+			return refuse(err, errlen, BR_MALFORMED, "line %u: %s is not key=value", line, msg_quote(q, p, ll, true));
 		size_t kl = (size_t)(eq - p), vl = ll - kl - 1;
 		if ((kl && (p[kl - 1] == ' ' || p[kl - 1] == '\t')) || (vl && (eq[1] == ' ' || eq[1] == '\t')))
 			return refuse(err, errlen, BR_MALFORMED, "line %u: space around '=' in %s", line,
-				      quote(q, p, ll));
+				      msg_quote(q, p, ll, true));
 		int k = meta_key_index(p, kl);
 		if (k < 0)
 			return refuse(err, errlen, BR_MALFORMED, "line %u: unknown key %s (expected \"%s\")", line,
-				      quote(q, p, kl), meta_keys[i]);
+				      msg_quote(q, p, kl, true), meta_keys[i]);
 		if ((unsigned)k < i)
 			return refuse(err, errlen, BR_MALFORMED, "line %u: duplicate key \"%s\"", line, meta_keys[k]);
 		if ((unsigned)k != i)
@@ -366,9 +328,9 @@ enum bundle_refusal bundle_meta_parse(const char *text, size_t len, struct bundl
 		const char *eq = memchr(p, '=', ll);
 		if (eq && meta_key_index(p, (size_t)(eq - p)) >= 0)
 			return refuse(err, errlen, BR_MALFORMED, "line %zu: duplicate key %s", META_NKEYS + 1,
-				      quote(q, p, (size_t)(eq - p)));
+				      msg_quote(q, p, (size_t)(eq - p), true));
 		return refuse(err, errlen, BR_MALFORMED, "line %zu: %s after payload_sha256, which ends the metadata",
-			      META_NKEYS + 1, quote(q, p, ll));
+			      META_NKEYS + 1, msg_quote(q, p, ll, true));
 	}
 	if (t.expires <= t.created) {
 		char c[BUNDLE_TIME_LEN + 1], e[BUNDLE_TIME_LEN + 1];
@@ -491,14 +453,14 @@ int sigset_parse(const char *text, size_t len, struct minisign_sig *sigs, size_t
 		 size_t errlen)
 {
 	if (len > BUNDLE_SIGFILE_MAX)
-		return fail(err, errlen, -EINVAL, "signature file: %zu bytes, more than %d", len, BUNDLE_SIGFILE_MAX);
+		return msg_fail(err, errlen, -EINVAL, "signature file: %zu bytes, more than %d", len, BUNDLE_SIGFILE_MAX);
 	if (!text || only_blank(text, text + len))
-		return fail(err, errlen, -EINVAL, "signature file: empty");
+		return msg_fail(err, errlen, -EINVAL, "signature file: empty");
 	size_t limit = max < BUNDLE_SIGS_MAX ? max : BUNDLE_SIGS_MAX, k = 0;
 	const char *p = text, *end = text + len;
 	while (p < end && !only_blank(p, end)) {
 		if (k == limit)
-			return fail(err, errlen, -EINVAL, "signature file: more than %zu signatures", limit);
+			return msg_fail(err, errlen, -EINVAL, "signature file: more than %zu signatures", limit);
 		/* a block is four lines; the last may lack its newline */
 		const char *q = p;
 		for (int i = 0; i < 4 && q < end; i++) {
@@ -507,7 +469,7 @@ int sigset_parse(const char *text, size_t len, struct minisign_sig *sigs, size_t
 		}
 		char why[WHY_MAX];
 		if (minisign_sig_parse(p, (size_t)(q - p), &sigs[k], why, sizeof(why)))
-			return fail(err, errlen, -EINVAL, "signature %zu: %s", k + 1, why);
+			return msg_fail(err, errlen, -EINVAL, "signature %zu: %s", k + 1, why);
 		k++;
 		p = q;
 	}
@@ -589,7 +551,7 @@ static bool field(const char *l, size_t ll, const char *word, const char **v, si
 
 enum bundle_refusal trust_parse(const uint8_t *buf, size_t len, struct trust_root *r, char *err, size_t errlen)
 {
-	char q[QUOTE_MAX];
+	char q[MSG_QUOTE_MAX];
 	if (len > TRUST_FILE_MAX)
 		return refuse(err, errlen, BR_OVERSIZED, "root: %zu bytes, more than %d", len, TRUST_FILE_MAX);
 	if (!buf || len == 0)
@@ -603,7 +565,7 @@ enum bundle_refusal trust_parse(const uint8_t *buf, size_t len, struct trust_roo
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		if (!nl)
 			return refuse(err, errlen, BR_MALFORMED, "root: line %u: %s does not end in a newline", line,
-				      quote(q, p, (size_t)(end - p)));
+				      msg_quote(q, p, (size_t)(end - p), true));
 		const char *l = p, *v;
 		size_t ll = (size_t)(nl - p), vl;
 		p = nl + 1;
@@ -611,7 +573,7 @@ enum bundle_refusal trust_parse(const uint8_t *buf, size_t len, struct trust_roo
 			if ((unsigned char)l[i] < 0x20 || (unsigned char)l[i] >= 0x7f)
 				return refuse(err, errlen, BR_MALFORMED,
 					      "root: line %u: control character or non-ASCII byte in %s", line,
-					      quote(q, l, ll));
+					      msg_quote(q, l, ll, true));
 		enum dec_result d;
 		uint64_t n = 0;
 		switch (line) {
@@ -620,16 +582,16 @@ enum bundle_refusal trust_parse(const uint8_t *buf, size_t len, struct trust_roo
 				return refuse(err, errlen, BR_MALFORMED,
 					      "root: line 1: %s, not \"" ROOT_MAGIC
 					      "\" (a ward root of trust, format 1)",
-					      quote(q, l, ll));
+					      msg_quote(q, l, ll, true));
 			break;
 		case 2:
 			if (!field(l, ll, "version", &v, &vl))
 				return refuse(err, errlen, BR_MALFORMED, "root: line 2: %s, expected \"version N\"",
-					      quote(q, l, ll));
+					      msg_quote(q, l, ll, true));
 			d = parse_dec(v, vl, &n);
 			if (d != DEC_OK)
 				return refuse(err, errlen, BR_MALFORMED, "root: line 2: version %s %s",
-					      quote(q, v, vl), dec_problem(d));
+					      msg_quote(q, v, vl, true), dec_problem(d));
 			if (n == 0)
 				return refuse(err, errlen, BR_MALFORMED,
 					      "root: line 2: version 0 (versions start at 1)");
@@ -639,21 +601,21 @@ enum bundle_refusal trust_parse(const uint8_t *buf, size_t len, struct trust_roo
 			if (!field(l, ll, "expires", &v, &vl))
 				return refuse(err, errlen, BR_MALFORMED,
 					      "root: line 3: %s, expected \"expires YYYY-MM-DDTHH:MM:SSZ\"",
-					      quote(q, l, ll));
+					      msg_quote(q, l, ll, true));
 			if (bundle_time_parse(v, vl, &t.expires))
 				return refuse(err, errlen, BR_MALFORMED,
 					      "root: line 3: expires %s is not a time YYYY-MM-DDTHH:MM:SSZ (UTC, years "
 					      "1970 to 9999)",
-					      quote(q, v, vl));
+					      msg_quote(q, v, vl, true));
 			break;
 		case 4:
 			if (!field(l, ll, "threshold", &v, &vl))
 				return refuse(err, errlen, BR_MALFORMED, "root: line 4: %s, expected \"threshold N\"",
-					      quote(q, l, ll));
+					      msg_quote(q, l, ll, true));
 			d = parse_dec(v, vl, &n);
 			if (d != DEC_OK)
 				return refuse(err, errlen, BR_MALFORMED, "root: line 4: threshold %s %s",
-					      quote(q, v, vl), dec_problem(d));
+					      msg_quote(q, v, vl, true), dec_problem(d));
 			if (n < 1 || n > TRUST_KEYS_MAX)
 				return refuse(err, errlen, BR_MALFORMED, "root: line 4: threshold %llu (1 to %d)",
 					      (unsigned long long)n, TRUST_KEYS_MAX);
@@ -662,7 +624,7 @@ enum bundle_refusal trust_parse(const uint8_t *buf, size_t len, struct trust_roo
 		default: {
 			if (!field(l, ll, "key", &v, &vl))
 				return refuse(err, errlen, BR_MALFORMED, "root: line %u: %s, expected \"key BASE64\"",
-					      line, quote(q, l, ll));
+					      line, msg_quote(q, l, ll, true));
 			if (t.nkeys == TRUST_KEYS_MAX)
 				return refuse(err, errlen, BR_MALFORMED, "root: line %u: more than %d keys", line,
 					      TRUST_KEYS_MAX);
@@ -818,7 +780,7 @@ enum bundle_refusal bundle_verify(const struct trust_root *root, const uint8_t *
 	struct bundle b;
 	struct minisign_sig sigs[BUNDLE_SIGS_MAX];
 	size_t n = 0;
-	char q[QUOTE_MAX], e[BUNDLE_TIME_LEN + 1];
+	char q[MSG_QUOTE_MAX], e[BUNDLE_TIME_LEN + 1];
 	if (sodium_init() < 0)
 		return refuse(err, errlen, BR_MALFORMED, "libsodium cannot start");
 	enum bundle_refusal r = bundle_parse(buf, len, max_len, &b, err, errlen);
@@ -845,10 +807,10 @@ enum bundle_refusal bundle_verify(const struct trust_root *root, const uint8_t *
 			      b.payload_len);
 	if (!expect_client || strcmp(b.meta.client, expect_client))
 		return refuse(err, errlen, BR_WRONG_CLIENT, "a bundle for client \"%s\", not for %s", b.meta.client,
-			      expect_client ? quote(q, expect_client, strlen(expect_client)) : "(none)");
+			      expect_client ? msg_quote(q, expect_client, strlen(expect_client), true) : "(none)");
 	if (expect_channel && strcmp(b.meta.channel, expect_channel))
 		return refuse(err, errlen, BR_WRONG_CHANNEL, "a bundle for channel \"%s\", not for %s",
-			      b.meta.channel, quote(q, expect_channel, strlen(expect_channel)));
+			      b.meta.channel, msg_quote(q, expect_channel, strlen(expect_channel), true));
 	if (b.meta.expires <= now) {
 		bundle_time_format(b.meta.expires, e);
 		return refuse(err, errlen, BR_EXPIRED, "version %llu expired at %s (freeze attack or stale content)",

@@ -29,11 +29,11 @@
 
 #include <ward/ward.h>
 #include "manifest.h"
+#include "message.h"
 #include "names.h"
 
 #define AUTH_CAPABLE ((1ull << WARD_EV_AUTH_EXEC) | (1ull << WARD_EV_AUTH_OPEN))
 #define KEY_PATH_MAX 64   /* the longest is "auth.auth_open.deadline_ms" */
-#define QUOTE_MAX 72      /* a value quoted in a message, escapes included */
 #define KEYS_MAX 16       /* keys in one table */
 #define USER_NAME_MAX 32  /* as useradd's default */
 #define DEADLINE_DEFAULT_MS 1000
@@ -68,32 +68,6 @@ struct key {
 };
 
 /* ---- messages ---- */
-
-/* @s as a short, printable, quoted excerpt: a file's bytes end up in logs,
- * so control characters are escaped and the length is capped. */
-static const char *quote(char out[QUOTE_MAX], const char *s, size_t len)
-{
-	size_t o = 0, i;
-	out[o++] = '"';
-	for (i = 0; i < len && o < QUOTE_MAX - 8; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		if (ch == '"' || ch == '\\') {
-			out[o++] = '\\';
-			out[o++] = (char)ch;
-		} else if (ch < 0x20 || ch == 0x7f) {
-			o += (size_t)snprintf(out + o, 5, "\\x%02x", ch);
-		} else {
-			out[o++] = (char)ch;
-		}
-	}
-	if (i < len) {
-		memcpy(out + o, "...", 3);
-		o += 3;
-	}
-	out[o++] = '"';
-	out[o] = '\0';
-	return out;
-}
 
 static int vfail(struct ctx *c, int rc, const yaml_mark_t *mk, const char *fmt, va_list ap)
 {
@@ -224,16 +198,16 @@ static int next(struct ctx *c)
 	default:
 		break;
 	}
-	char w[KEY_PATH_MAX + 8], q[QUOTE_MAX];
+	char w[KEY_PATH_MAX + 8], q[MSG_QUOTE_MAX];
 	if (c->ev.type == YAML_ALIAS_EVENT)
 		return fail(c, c->ev.start_mark, "YAML alias %s%s: anchors and aliases are not allowed in a manifest",
-			    quote(q, (const char *)anchor, strlen((const char *)anchor)), in_where(c, w));
+			    msg_quote(q, (const char *)anchor, strlen((const char *)anchor), false), in_where(c, w));
 	if (anchor)
 		return fail(c, c->ev.start_mark, "YAML anchor %s%s: anchors and aliases are not allowed in a manifest",
-			    quote(q, (const char *)anchor, strlen((const char *)anchor)), in_where(c, w));
+			    msg_quote(q, (const char *)anchor, strlen((const char *)anchor), false), in_where(c, w));
 	if (tag)
 		return fail(c, c->ev.start_mark, "YAML tag %s%s: tags are not allowed in a manifest",
-			    quote(q, (const char *)tag, strlen((const char *)tag)), in_where(c, w));
+			    msg_quote(q, (const char *)tag, strlen((const char *)tag), false), in_where(c, w));
 	return 0;
 }
 
@@ -293,9 +267,9 @@ static int want_plain(struct ctx *c, const char *key, const char *what)
 	if (rc)
 		return rc;
 	if (!PLAIN(c)) {
-		char q[QUOTE_MAX];
+		char q[MSG_QUOTE_MAX];
 		return fail(c, MARK(c), "%s: expected %s, found the quoted string %s (write it unquoted)",
-			    key, what, quote(q, SVAL(c), SLEN(c)));
+			    key, what, msg_quote(q, SVAL(c), SLEN(c), false));
 	}
 	return 0;
 }
@@ -306,10 +280,10 @@ static int number(struct ctx *c, const char *key, uint64_t min, uint64_t max, ui
 	if (rc)
 		return rc;
 	uint64_t v;
-	char q[QUOTE_MAX];
+	char q[MSG_QUOTE_MAX];
 	if (digits(SVAL(c), SLEN(c), &v) != SLEN(c) || !SLEN(c))
 		return fail(c, MARK(c), "%s: %s is not a number (decimal digits, %llu to %llu)", key,
-			    quote(q, SVAL(c), SLEN(c)), (unsigned long long)min, (unsigned long long)max);
+			    msg_quote(q, SVAL(c), SLEN(c), false), (unsigned long long)min, (unsigned long long)max);
 	if (v < min || v > max)
 		return fail(c, MARK(c), "%s: %llu is out of range (%llu to %llu)", key,
 			    (unsigned long long)v, (unsigned long long)min, (unsigned long long)max);
@@ -338,8 +312,8 @@ static int boolean(struct ctx *c, const char *key, bool *out)
 			return 0;
 		}
 	}
-	char q[QUOTE_MAX];
-	return fail(c, MARK(c), "%s: expected true or false, found %s", key, quote(q, SVAL(c), SLEN(c)));
+	char q[MSG_QUOTE_MAX];
+	return fail(c, MARK(c), "%s: expected true or false, found %s", key, msg_quote(q, SVAL(c), SLEN(c), false));
 }
 
 /* A copy of the scalar value (quoted or not), shorter than @max bytes, no
@@ -379,10 +353,10 @@ static int path(struct ctx *c, const char *key, char **out)
 	int rc = string(c, key, "an absolute path", MANIFEST_STR_MAX, out);
 	if (rc)
 		return rc;
-	char q[QUOTE_MAX];
+	char q[MSG_QUOTE_MAX];
 	if ((*out)[0] != '/' || has_dotdot(*out))
 		return fail(c, MARK(c), "%s: %s must be an absolute path without \"..\" components", key,
-			    quote(q, SVAL(c), SLEN(c)));
+			    msg_quote(q, SVAL(c), SLEN(c), false));
 	return 0;
 }
 
@@ -395,10 +369,10 @@ static int p_name(struct ctx *c, const char *key)
 		return rc;
 	c->m->name_line = (unsigned)MARK(c).line + 1;
 	c->m->name_col = (unsigned)MARK(c).column + 1;
-	char q[QUOTE_MAX];
+	char q[MSG_QUOTE_MAX];
 	if (!ward_name_valid(c->m->name, strlen(c->m->name), MANIFEST_NAME_MAX))
 		return fail(c, MARK(c), "%s: %s is not a valid name (1 to 63 of a-z 0-9 . _ -, starting "
-			    "with a letter or digit)", key, quote(q, SVAL(c), SLEN(c)));
+			    "with a letter or digit)", key, msg_quote(q, SVAL(c), SLEN(c), false));
 	return 0;
 }
 
@@ -421,11 +395,11 @@ static int p_sha256(struct ctx *c, const char *key)
 		ok = (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f');
 		c->m->sha256[i] = ch;
 	}
-	char q[QUOTE_MAX];
+	char q[MSG_QUOTE_MAX];
 	if (!ok) {
 		memset(c->m->sha256, 0, sizeof(c->m->sha256));
 		return fail(c, MARK(c), "%s: %s is not a SHA-256 digest (64 hex digits)", key,
-			    quote(q, s, SLEN(c)));
+			    msg_quote(q, s, SLEN(c), false));
 	}
 	c->m->sha256[MANIFEST_SHA256_HEX] = '\0';
 	return 0;
@@ -469,8 +443,8 @@ static int p_user(struct ctx *c, const char *key)
 		return rc;
 	const char *u = c->m->user;
 	size_t len = strlen(u);
-	char q[QUOTE_MAX];
-	quote(q, u, len);
+	char q[MSG_QUOTE_MAX];
+	msg_quote(q, u, len, false);
 	uint64_t v;
 	if (u[0] >= '0' && u[0] <= '9') {
 		if (digits(u, len, &v) != len || v >= (uid_t)-1)
@@ -523,7 +497,7 @@ static int type_list(struct ctx *c, const char *key, uint64_t *mask, bool auth)
 								     : "a list such as [exec, open]");
 	if (rc)
 		return rc;
-	char q[QUOTE_MAX];
+	char q[MSG_QUOTE_MAX];
 	bool all = false;
 	for (size_t n = 0;; n++) {
 		if ((rc = next(c)))
@@ -532,7 +506,7 @@ static int type_list(struct ctx *c, const char *key, uint64_t *mask, bool auth)
 			return 0;
 		if (c->ev.type != YAML_SCALAR_EVENT || is_null(&c->ev))
 			return fail(c, MARK(c), "%s: expected %s, found %s", key, allowed, kind_of(&c->ev));
-		quote(q, SVAL(c), SLEN(c));
+		msg_quote(q, SVAL(c), SLEN(c), false);
 		if (!auth && scalar_is(c, "all")) {
 			if (n)
 				return fail(c, MARK(c), "%s: \"all\" stands alone: [all]", key);
@@ -575,8 +549,8 @@ static int p_on_miss(struct ctx *c, const char *key)
 		c->m->auth[c->cur_type].on_miss = scalar_is(c, "deny") ? WARD_VERDICT_DENY : WARD_VERDICT_ALLOW;
 		return 0;
 	}
-	char q[QUOTE_MAX];
-	return fail(c, MARK(c), "%s: %s is not allow or deny", key, quote(q, SVAL(c), SLEN(c)));
+	char q[MSG_QUOTE_MAX];
+	return fail(c, MARK(c), "%s: %s is not allow or deny", key, msg_quote(q, SVAL(c), SLEN(c), false));
 }
 
 /* A size in bytes: digits, then nothing or K, M, G (powers of 1024), from
@@ -595,12 +569,12 @@ static int size(struct ctx *c, const char *key, uint64_t min, uint64_t max, cons
 	} else if (n != SLEN(c)) {
 		n = 0;
 	}
-	char q[QUOTE_MAX];
+	char q[MSG_QUOTE_MAX];
 	if (!n || !mult)
 		return fail(c, MARK(c), "%s: %s is not a size (bytes, or a number with K, M or G: "
-			    "powers of 1024; %s)", key, quote(q, SVAL(c), SLEN(c)), range);
+			    "powers of 1024; %s)", key, msg_quote(q, SVAL(c), SLEN(c), false), range);
 	if (v > max / mult || v * mult < min || v * mult > max)
-		return fail(c, MARK(c), "%s: %s is out of range (%s)", key, quote(q, SVAL(c), SLEN(c)), range);
+		return fail(c, MARK(c), "%s: %s is out of range (%s)", key, msg_quote(q, SVAL(c), SLEN(c), false), range);
 	*out = v * mult;
 	return 0;
 }
@@ -629,10 +603,10 @@ static int p_cpu(struct ctx *c, const char *key)
 		return rc;
 	uint64_t v;
 	size_t n = digits(SVAL(c), SLEN(c), &v);
-	char q[QUOTE_MAX];
+	char q[MSG_QUOTE_MAX];
 	if (!n || n + 1 != SLEN(c) || SVAL(c)[n] != '%')
 		return fail(c, MARK(c), "%s: %s is not a percentage (such as 50%%: half of one CPU; "
-			    "1%% to %u%% on this machine)", key, quote(q, SVAL(c), SLEN(c)), max);
+			    "1%% to %u%% on this machine)", key, msg_quote(q, SVAL(c), SLEN(c), false), max);
 	if (v < 1 || v > max)
 		return fail(c, MARK(c), "%s: %llu%% is out of range (1%% to %u%%: 100%% per CPU online)",
 			    key, (unsigned long long)v, max);
@@ -662,8 +636,8 @@ static int p_policy(struct ctx *c, const char *key)
 			return 0;
 		}
 	}
-	char q[QUOTE_MAX];
-	return fail(c, MARK(c), "%s: %s is not always, on-failure or never", key, quote(q, SVAL(c), SLEN(c)));
+	char q[MSG_QUOTE_MAX];
+	return fail(c, MARK(c), "%s: %s is not always, on-failure or never", key, msg_quote(q, SVAL(c), SLEN(c), false));
 }
 
 static int p_backoff_initial(struct ctx *c, const char *key)
@@ -709,7 +683,7 @@ static int mapping(struct ctx *c, const char *prefix, const struct key *keys, si
 {
 	yaml_mark_t start = MARK(c);
 	size_t first_line[KEYS_MAX] = {0}; /* 0: not seen yet */
-	char q[QUOTE_MAX], list[256];
+	char q[MSG_QUOTE_MAX], list[256];
 	const char *in = *prefix ? " in " : "";
 	int rc;
 	for (;;) {
@@ -724,7 +698,7 @@ static int mapping(struct ctx *c, const char *prefix, const struct key *keys, si
 			i++;
 		if (i == n) {
 			key_list(keys, n, list, sizeof(list));
-			return fail(c, MARK(c), "unknown key %s%s%s (allowed: %s)", quote(q, SVAL(c), SLEN(c)),
+			return fail(c, MARK(c), "unknown key %s%s%s (allowed: %s)", msg_quote(q, SVAL(c), SLEN(c), false),
 				    in, prefix, list);
 		}
 		char path[KEY_PATH_MAX];
@@ -774,10 +748,10 @@ static int p_channel(struct ctx *c, const char *key)
 	int rc = string(c, key, "a channel name", MANIFEST_STR_MAX, &c->m->content.channel);
 	if (rc)
 		return rc;
-	char q[QUOTE_MAX];
+	char q[MSG_QUOTE_MAX];
 	if (!ward_name_valid(c->m->content.channel, strlen(c->m->content.channel), MANIFEST_CHANNEL_MAX))
 		return fail(c, MARK(c), "%s: %s is not a valid channel (1 to 32 of a-z 0-9 . _ -, starting "
-			    "with a letter or digit)", key, quote(q, SVAL(c), SLEN(c)));
+			    "with a letter or digit)", key, msg_quote(q, SVAL(c), SLEN(c), false));
 	return 0;
 }
 static int p_max_bytes(struct ctx *c, const char *key)
@@ -844,7 +818,7 @@ static int p_auth(struct ctx *c, const char *key)
 	int rc = want_start(c, key, YAML_MAPPING_START_EVENT, "a mapping (or leave the key out)");
 	if (rc)
 		return rc;
-	char q[QUOTE_MAX];
+	char q[MSG_QUOTE_MAX];
 	for (;;) {
 		if ((rc = next(c)))
 			return rc;
@@ -853,7 +827,7 @@ static int p_auth(struct ctx *c, const char *key)
 		if (c->ev.type != YAML_SCALAR_EVENT)
 			return fail(c, MARK(c), "expected a key in %s, found %s", key, kind_of(&c->ev));
 		uint32_t t = strlen(SVAL(c)) == SLEN(c) ? ward_event_type_from_name(SVAL(c)) : WARD_EV_INVALID;
-		quote(q, SVAL(c), SLEN(c));
+		msg_quote(q, SVAL(c), SLEN(c), false);
 		if (t == WARD_EV_INVALID || t >= WARD_EV_MAX_)
 			return fail(c, MARK(c), "unknown key %s in %s (allowed: auth_exec, auth_open)", q, key);
 		if (!(AUTH_CAPABLE & (1ull << t)))

@@ -7,6 +7,7 @@
 
 #include <sodium.h>
 
+#include "message.h"
 #include "minisign.h"
 
 #define UNTRUSTED "untrusted comment:"
@@ -14,18 +15,6 @@
 #define PK_LEN (2 + MINISIGN_KEYID_LEN + 32)
 #define SIG_LEN (2 + MINISIGN_KEYID_LEN + 64)
 #define SK_LEN (2 + 2 + 2 + 32 + 8 + 8 + MINISIGN_KEYID_LEN + 64 + 32)
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
 
 /* The next line of [*p, end): its start and length without "\n" or "\r\n".
  * Returns 0 when there is none left. */
@@ -74,22 +63,22 @@ static int b64(const char *line, size_t len, uint8_t *out, size_t want)
 int minisign_pubkey_parse(const char *text, size_t len, struct minisign_pubkey *pk, char *err, size_t errlen)
 {
 	if (sodium_init() < 0)
-		return fail(err, errlen, -EINVAL, "libsodium cannot start");
+		return msg_fail(err, errlen, -EINVAL, "libsodium cannot start");
 	if (len > MINISIGN_FILE_MAX)
-		return fail(err, errlen, -EINVAL, "public key: more than %d bytes", MINISIGN_FILE_MAX);
+		return msg_fail(err, errlen, -EINVAL, "public key: more than %d bytes", MINISIGN_FILE_MAX);
 	const char *p = text, *end = text + len, *line;
 	size_t ll;
 	if (!next_line(&p, end, &line, &ll))
-		return fail(err, errlen, -EINVAL, "public key: empty");
+		return msg_fail(err, errlen, -EINVAL, "public key: empty");
 	if (starts(line, ll, UNTRUSTED) && !next_line(&p, end, &line, &ll))
-		return fail(err, errlen, -EINVAL, "public key: a comment and no key");
+		return msg_fail(err, errlen, -EINVAL, "public key: a comment and no key");
 	uint8_t raw[PK_LEN];
 	if (b64(line, ll, raw, sizeof(raw)))
-		return fail(err, errlen, -EINVAL, "public key: not %d bytes of base64", PK_LEN);
+		return msg_fail(err, errlen, -EINVAL, "public key: not %d bytes of base64", PK_LEN);
 	if (raw[0] != 'E' || raw[1] != 'd')
-		return fail(err, errlen, -EINVAL, "public key: not an Ed25519 minisign key");
+		return msg_fail(err, errlen, -EINVAL, "public key: not an Ed25519 minisign key");
 	if (!only_blank(p, end))
-		return fail(err, errlen, -EINVAL, "public key: unexpected text after the key");
+		return msg_fail(err, errlen, -EINVAL, "public key: unexpected text after the key");
 	memcpy(pk->keyid, raw + 2, MINISIGN_KEYID_LEN);
 	memcpy(pk->pk, raw + 2 + MINISIGN_KEYID_LEN, 32);
 	return 0;
@@ -98,23 +87,23 @@ int minisign_pubkey_parse(const char *text, size_t len, struct minisign_pubkey *
 int minisign_seckey_parse(const char *text, size_t len, struct minisign_seckey *sk, char *err, size_t errlen)
 {
 	if (sodium_init() < 0)
-		return fail(err, errlen, -EINVAL, "libsodium cannot start");
+		return msg_fail(err, errlen, -EINVAL, "libsodium cannot start");
 	if (len > MINISIGN_FILE_MAX)
-		return fail(err, errlen, -EINVAL, "secret key: more than %d bytes", MINISIGN_FILE_MAX);
+		return msg_fail(err, errlen, -EINVAL, "secret key: more than %d bytes", MINISIGN_FILE_MAX);
 	const char *p = text, *end = text + len, *line;
 	size_t ll;
 	if (!next_line(&p, end, &line, &ll))
-		return fail(err, errlen, -EINVAL, "secret key: empty");
+		return msg_fail(err, errlen, -EINVAL, "secret key: empty");
 	if (starts(line, ll, UNTRUSTED) && !next_line(&p, end, &line, &ll))
-		return fail(err, errlen, -EINVAL, "secret key: a comment and no key");
+		return msg_fail(err, errlen, -EINVAL, "secret key: a comment and no key");
 	uint8_t raw[SK_LEN];
 	if (b64(line, ll, raw, sizeof(raw)))
-		return fail(err, errlen, -EINVAL, "secret key: not %d bytes of base64", SK_LEN);
+		return msg_fail(err, errlen, -EINVAL, "secret key: not %d bytes of base64", SK_LEN);
 	if (raw[0] != 'E' || raw[1] != 'd' || raw[4] != 'B' || raw[5] != '2')
-		return fail(err, errlen, -EINVAL, "secret key: not an Ed25519 minisign key");
+		return msg_fail(err, errlen, -EINVAL, "secret key: not an Ed25519 minisign key");
 	if (raw[2] || raw[3]) {
 		sodium_memzero(raw, sizeof(raw));
-		return fail(err, errlen, -ENOTSUP, "secret key: encrypted (make one with minisign -G -W)");
+		return msg_fail(err, errlen, -ENOTSUP, "secret key: encrypted (make one with minisign -G -W)");
 	}
 	const uint8_t *k = raw + 2 + 2 + 2 + 32 + 8 + 8;
 	/* the secret key's second half is its public key: a damaged key
@@ -127,7 +116,7 @@ int minisign_seckey_parse(const char *text, size_t len, struct minisign_seckey *
 	sodium_memzero(sk2, sizeof(sk2));
 	if (bad) {
 		sodium_memzero(raw, sizeof(raw));
-		return fail(err, errlen, -EINVAL, "secret key: damaged (its halves do not match)");
+		return msg_fail(err, errlen, -EINVAL, "secret key: damaged (its halves do not match)");
 	}
 	memcpy(sk->keyid, k, MINISIGN_KEYID_LEN);
 	memcpy(sk->sk, k + MINISIGN_KEYID_LEN, 64);
@@ -138,34 +127,34 @@ int minisign_seckey_parse(const char *text, size_t len, struct minisign_seckey *
 int minisign_sig_parse(const char *text, size_t len, struct minisign_sig *sig, char *err, size_t errlen)
 {
 	if (sodium_init() < 0)
-		return fail(err, errlen, -EINVAL, "libsodium cannot start");
+		return msg_fail(err, errlen, -EINVAL, "libsodium cannot start");
 	if (len > MINISIGN_FILE_MAX)
-		return fail(err, errlen, -EINVAL, "signature: more than %d bytes", MINISIGN_FILE_MAX);
+		return msg_fail(err, errlen, -EINVAL, "signature: more than %d bytes", MINISIGN_FILE_MAX);
 	const char *p = text, *end = text + len, *line;
 	size_t ll;
 	if (!next_line(&p, end, &line, &ll) || !starts(line, ll, UNTRUSTED))
-		return fail(err, errlen, -EINVAL, "signature: line 1 is not \"" UNTRUSTED " ...\"");
+		return msg_fail(err, errlen, -EINVAL, "signature: line 1 is not \"" UNTRUSTED " ...\"");
 	uint8_t raw[SIG_LEN];
 	if (!next_line(&p, end, &line, &ll) || b64(line, ll, raw, sizeof(raw)))
-		return fail(err, errlen, -EINVAL, "signature: line 2 is not %d bytes of base64", SIG_LEN);
+		return msg_fail(err, errlen, -EINVAL, "signature: line 2 is not %d bytes of base64", SIG_LEN);
 	if (raw[0] != 'E' || (raw[1] != 'd' && raw[1] != 'D'))
-		return fail(err, errlen, -EINVAL, "signature: not an Ed25519 minisign signature");
+		return msg_fail(err, errlen, -EINVAL, "signature: not an Ed25519 minisign signature");
 	if (!next_line(&p, end, &line, &ll) || !starts(line, ll, TRUSTED))
-		return fail(err, errlen, -EINVAL, "signature: line 3 is not \"" TRUSTED "...\"");
+		return msg_fail(err, errlen, -EINVAL, "signature: line 3 is not \"" TRUSTED "...\"");
 	size_t tl = ll - strlen(TRUSTED);
 	if (tl > MINISIGN_COMMENT_MAX)
-		return fail(err, errlen, -EINVAL, "signature: trusted comment longer than %d bytes", MINISIGN_COMMENT_MAX);
+		return msg_fail(err, errlen, -EINVAL, "signature: trusted comment longer than %d bytes", MINISIGN_COMMENT_MAX);
 	const char *tc = line + strlen(TRUSTED);
 	/* it is read as text (a bundle's metadata): a NUL would end it early
 	 * while the signature covers what follows */
 	for (size_t i = 0; i < tl; i++)
 		if ((unsigned char)tc[i] < 0x20 && tc[i] != '\t')
-			return fail(err, errlen, -EINVAL, "signature: control character in the trusted comment");
+			return msg_fail(err, errlen, -EINVAL, "signature: control character in the trusted comment");
 	uint8_t global[64];
 	if (!next_line(&p, end, &line, &ll) || b64(line, ll, global, sizeof(global)))
-		return fail(err, errlen, -EINVAL, "signature: line 4 is not 64 bytes of base64");
+		return msg_fail(err, errlen, -EINVAL, "signature: line 4 is not 64 bytes of base64");
 	if (!only_blank(p, end))
-		return fail(err, errlen, -EINVAL, "signature: unexpected text after line 4");
+		return msg_fail(err, errlen, -EINVAL, "signature: unexpected text after line 4");
 	sig->prehashed = raw[1] == 'D';
 	memcpy(sig->keyid, raw + 2, MINISIGN_KEYID_LEN);
 	memcpy(sig->sig, raw + 2 + MINISIGN_KEYID_LEN, 64);
@@ -187,12 +176,12 @@ int minisign_verify(const struct minisign_pubkey *pk, const struct minisign_sig 
 		    size_t len, char *err, size_t errlen)
 {
 	if (sodium_init() < 0)
-		return fail(err, errlen, -EINVAL, "libsodium cannot start");
+		return msg_fail(err, errlen, -EINVAL, "libsodium cannot start");
 	if (memcmp(pk->keyid, sig->keyid, MINISIGN_KEYID_LEN)) {
 		char a[17], b[17];
 		minisign_keyid_hex(sig->keyid, a);
 		minisign_keyid_hex(pk->keyid, b);
-		return fail(err, errlen, -ENOKEY, "signed by key %s, not by key %s", a, b);
+		return msg_fail(err, errlen, -ENOKEY, "signed by key %s, not by key %s", a, b);
 	}
 	int bad;
 	if (sig->prehashed) {
@@ -203,12 +192,12 @@ int minisign_verify(const struct minisign_pubkey *pk, const struct minisign_sig 
 		bad = crypto_sign_verify_detached(sig->sig, msg, len, pk->pk);
 	}
 	if (bad)
-		return fail(err, errlen, -EBADMSG, "the signature does not match the file");
+		return msg_fail(err, errlen, -EBADMSG, "the signature does not match the file");
 	uint8_t buf[64 + MINISIGN_COMMENT_MAX];
 	memcpy(buf, sig->sig, 64);
 	memcpy(buf + 64, sig->trusted_comment, sig->trusted_len);
 	if (crypto_sign_verify_detached(sig->global_sig, buf, 64 + sig->trusted_len, pk->pk))
-		return fail(err, errlen, -EBADMSG, "the trusted comment does not match its signature");
+		return msg_fail(err, errlen, -EBADMSG, "the trusted comment does not match its signature");
 	return 0;
 }
 
