@@ -3,11 +3,46 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/magic.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "cgtest.h"
+
+static int make_one(const char *who, char *path, bool reuse)
+{
+	if (mkdir(path, 0755) == 0 || (reuse && errno == EEXIST))
+		return 0;
+	fprintf(stderr, "%s: mkdir %s: %s\n", who, path, strerror(errno));
+	path[0] = '\0';
+	return -1;
+}
+
+int cgtest_make(const char *who, const char *name, const char *subname, bool reuse, char *top, size_t toplen,
+		char *sub, size_t sublen)
+{
+	static const char *roots[] = {"/sys/fs/cgroup/unified", "/sys/fs/cgroup"};
+	const char *root = NULL;
+	top[0] = sub[0] = '\0';
+	for (size_t i = 0; i < 2 && !root; i++) {
+		struct statfs sf;
+		if (statfs(roots[i], &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC)
+			root = roots[i];
+	}
+	if (!root) {
+		fprintf(stderr, "%s: no cgroup v2 hierarchy mounted\n", who);
+		return -1;
+	}
+	snprintf(top, toplen, "%s/%s", root, name);
+	if (make_one(who, top, reuse))
+		return -1;
+	snprintf(sub, sublen, "%s/%s", top, subname);
+	return make_one(who, sub, reuse);
+}
 
 void cgtest_kill(const char *dir)
 {

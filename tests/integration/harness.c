@@ -14,13 +14,11 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <linux/magic.h>
 
 #include "cgtest.h"
 #include "harness.h"
@@ -97,18 +95,6 @@ static long now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* cgroup v2 root: /sys/fs/cgroup (unified) or /sys/fs/cgroup/unified (hybrid) */
-static const char *cgroup2_root(void)
-{
-	static const char *cands[] = {"/sys/fs/cgroup/unified", "/sys/fs/cgroup"};
-	for (size_t i = 0; i < 2; i++) {
-		struct statfs sf;
-		if (statfs(cands[i], &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC)
-			return cands[i];
-	}
-	return NULL;
 }
 
 static void wardd_stop(void)
@@ -229,22 +215,10 @@ static int spawn_wardd(int append)
 
 int harness_start(void)
 {
-	const char *root = cgroup2_root();
-	if (!root) {
-		fprintf(stderr, "harness: no cgroup v2 hierarchy mounted\n");
+	char name[64];
+	snprintf(name, sizeof(name), "ward-test-%d", (int)getpid());
+	if (cgtest_make("harness", name, "muted", true, H.cgdir, sizeof(H.cgdir), H.cgmuted, sizeof(H.cgmuted)))
 		return -1;
-	}
-	snprintf(H.cgdir, sizeof(H.cgdir), "%s/ward-test-%d", root, (int)getpid());
-	if (mkdir(H.cgdir, 0755) && errno != EEXIST) {
-		fprintf(stderr, "harness: mkdir %s: %s\n", H.cgdir, strerror(errno));
-		H.cgdir[0] = '\0';
-		return -1;
-	}
-	snprintf(H.cgmuted, sizeof(H.cgmuted), "%s/muted", H.cgdir);
-	if (mkdir(H.cgmuted, 0755) && errno != EEXIST) {
-		fprintf(stderr, "harness: mkdir %s: %s\n", H.cgmuted, strerror(errno));
-		return -1;
-	}
 	snprintf(H.rtdir, sizeof(H.rtdir), "/tmp/ward-rt-XXXXXX");
 	snprintf(H.tdir, sizeof(H.tdir), "/tmp/ward-files-XXXXXX");
 	if (!mkdtemp(H.rtdir) || !mkdtemp(H.tdir))

@@ -30,14 +30,12 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <json-c/json.h>
-#include <linux/magic.h>
 
 #include <cmocka.h>
 
@@ -869,33 +867,14 @@ static int test_teardown(void **state)
 
 static int group_setup(void **state)
 {
-	static const char *roots[] = {"/sys/fs/cgroup/unified", "/sys/fs/cgroup"};
-	const char *root = NULL;
 	T.main_pid = getpid();
 	signal(SIGALRM, on_alarm);
 	alarm(100); /* meson's timeout is 120 s */
 	atexit(cleanup);
-	for (size_t i = 0; i < 2 && !root; i++) {
-		struct statfs sf;
-		if (statfs(roots[i], &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC)
-			root = roots[i];
-	}
-	if (!root) {
-		fprintf(stderr, "no cgroup v2 hierarchy mounted\n");
+	char name[64];
+	snprintf(name, sizeof(name), "ward-np-test-%d", (int)getpid());
+	if (cgtest_make("test_netpolicy", name, "sub", false, T.cg, sizeof(T.cg), T.sub, sizeof(T.sub)))
 		return -1;
-	}
-	snprintf(T.cg, sizeof(T.cg), "%s/ward-np-test-%d", root, (int)getpid());
-	if (mkdir(T.cg, 0755)) {
-		fprintf(stderr, "mkdir %s: %s\n", T.cg, strerror(errno));
-		T.cg[0] = '\0';
-		return -1;
-	}
-	snprintf(T.sub, sizeof(T.sub), "%s/sub", T.cg);
-	if (mkdir(T.sub, 0755)) {
-		fprintf(stderr, "mkdir %s: %s\n", T.sub, strerror(errno));
-		T.sub[0] = '\0';
-		return -1;
-	}
 	T.cg_id = dir_id(T.cg);
 	T.sub_id = dir_id(T.sub);
 	T.lfd4 = listener(AF_INET, "127.0.0.1", &T.port4);

@@ -743,36 +743,17 @@ static int test_teardown(void **state)
 static int group_setup(void **state)
 {
 	(void)state;
-	static const char *roots[] = {"/sys/fs/cgroup/unified", "/sys/fs/cgroup"};
-	const char *root = NULL;
 	T.main_pid = getpid();
 	signal(SIGALRM, on_alarm);
 	alarm(110); /* meson's timeout is 120 s */
 	atexit(cleanup);
 	struct rlimit rl = {RLIM_INFINITY, RLIM_INFINITY};
 	setrlimit(RLIMIT_MEMLOCK, &rl);
-	for (size_t i = 0; i < 2 && !root; i++) {
-		struct statfs sf;
-		if (statfs(roots[i], &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC)
-			root = roots[i];
-	}
-	if (!root) {
-		fprintf(stderr, "no cgroup v2 hierarchy mounted\n");
-		return -1;
-	}
 	snprintf(T.pin, sizeof(T.pin), "/sys/fs/bpf/ward-test-pin-%d", (int)getpid());
-	snprintf(T.cg, sizeof(T.cg), "%s/ward-test-pin-%d", root, (int)getpid());
-	if (mkdir(T.cg, 0755)) {
-		fprintf(stderr, "mkdir %s: %s\n", T.cg, strerror(errno));
-		T.cg[0] = '\0';
+	char name[64];
+	snprintf(name, sizeof(name), "ward-test-pin-%d", (int)getpid());
+	if (cgtest_make("test_pinning", name, "muted", false, T.cg, sizeof(T.cg), T.sub, sizeof(T.sub)))
 		return -1;
-	}
-	snprintf(T.sub, sizeof(T.sub), "%s/muted", T.cg);
-	if (mkdir(T.sub, 0755)) {
-		fprintf(stderr, "mkdir %s: %s\n", T.sub, strerror(errno));
-		T.sub[0] = '\0';
-		return -1;
-	}
 	return 0;
 }
 
