@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cgroups.h"
+#include "files.h"
 
 #define CG_PERIOD_US 100000u         /* cpu.max / cpu.cfs_period_us */
 #define CG_KILL_ROUNDS 200           /* cg_kill: rounds of CG_KILL_PAUSE_NS */
@@ -147,26 +148,9 @@ static ssize_t read_file(const char *dir, const char *file, char *buf, size_t le
 	int err = cat_path(path, sizeof(path), dir, file);
 	if (err)
 		return err;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	size_t off = 0;
-	while (off + 1 < len) {
-		ssize_t n = read(fd, buf + off, len - 1 - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err = -errno;
-			close(fd);
-			return err;
-		}
-		if (n == 0)
-			break;
-		off += (size_t)n;
-	}
-	close(fd);
-	buf[off] = '\0';
-	return (ssize_t)off;
+	ssize_t n = file_read_small(path, buf, len - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	return n;
 }
 
 /* A number or "max" in @dir/@file; "max" and v1's "unlimited" value become

@@ -62,6 +62,27 @@ int file_read_all(const char *path, size_t max, uint8_t **out, size_t *len)
 	return 0;
 }
 
+ssize_t file_read_small(const char *path, char *buf, size_t cap)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	size_t off = 0;
+	int err = 0;
+	while (off < cap) {
+		ssize_t n = read(fd, buf + off, cap - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			err = -errno;
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	close(fd);
+	return off || !err ? (ssize_t)off : err;
+}
+
 int file_write_atomic(const char *path, const void *data, size_t len, bool replace)
 {
 	char *tmp;

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* The regular file @path, NUL-terminated (the NUL not counted in *@len),
  * malloc'd into *@out (NULL on any error).  0; -EFBIG when longer than @max (*@len: its size,
@@ -18,6 +19,12 @@
  * the -errno of open/read.  A file that shrinks meanwhile is read as far
  * as it goes. */
 int file_read_all(const char *path, size_t max, uint8_t **out, size_t *len);
+
+/* Up to @cap bytes of the small file @path (a /proc, cgroup or tracefs
+ * file: these need several reads only when they are long) into @buf, not
+ * NUL-terminated.  The count read (what was read before an error too), or
+ * -errno when nothing could be. */
+ssize_t file_read_small(const char *path, char *buf, size_t cap);
 
 /* @data into @path, mode 0644, through a temporary file beside it that is
  * synced first: @path is replaced when @replace, otherwise never

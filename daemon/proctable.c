@@ -16,6 +16,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "files.h"
 #include "log.h"
 #include "proctable.h"
 
@@ -172,19 +173,6 @@ void proc_set_argv(struct proc *p, const char *argv, size_t len)
 	p->argv_len = len;
 }
 
-/* Read a whole small /proc file; returns bytes read or -1. */
-static ssize_t read_small(const char *path, char *buf, size_t cap)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	ssize_t total = 0, n;
-	while ((size_t)total < cap && (n = read(fd, buf + total, cap - (size_t)total)) > 0)
-		total += n;
-	close(fd);
-	return total;
-}
-
 static char *readlink_dup(const char *path)
 {
 	char buf[PATH_MAX];
@@ -200,7 +188,7 @@ static void read_stat(struct proc *p)
 {
 	char path[64], buf[1024];
 	snprintf(path, sizeof(path), "/proc/%u/stat", p->pid);
-	ssize_t n = read_small(path, buf, sizeof(buf) - 1);
+	ssize_t n = file_read_small(path, buf, sizeof(buf) - 1);
 	if (n <= 0)
 		return;
 	buf[n] = '\0';
@@ -230,11 +218,11 @@ static void fill_from_proc(struct proc *p)
 	p->cwd = readlink_dup(path);
 	char buf[4096];
 	snprintf(path, sizeof(path), "/proc/%u/cmdline", p->pid);
-	ssize_t n = read_small(path, buf, sizeof(buf));
+	ssize_t n = file_read_small(path, buf, sizeof(buf));
 	proc_set_argv(p, n > 0 ? buf : NULL, n > 0 ? (size_t)n : 0);
 	read_stat(p);
 	snprintf(path, sizeof(path), "/proc/%u/comm", p->pid);
-	n = read_small(path, p->comm, sizeof(p->comm) - 1);
+	n = file_read_small(path, p->comm, sizeof(p->comm) - 1);
 	p->comm[n > 0 ? n - (p->comm[n - 1] == '\n') : 0] = '\0';
 	p->from_proc = 1;
 }
@@ -243,7 +231,7 @@ int proc_read_status(uint32_t pid, struct proc_status *st)
 {
 	char path[64], buf[2048];
 	snprintf(path, sizeof(path), "/proc/%u/status", pid);
-	ssize_t n = read_small(path, buf, sizeof(buf) - 1);
+	ssize_t n = file_read_small(path, buf, sizeof(buf) - 1);
 	if (n <= 0)
 		return -ESRCH;
 	buf[n] = '\0';
@@ -332,7 +320,7 @@ void proc_refresh(struct proc *p)
 	proc_set_str(&p->cwd, NULL);
 	p->cwd = readlink_dup(path);
 	snprintf(path, sizeof(path), "/proc/%u/comm", p->pid);
-	n = read_small(path, p->comm, sizeof(p->comm) - 1);
+	n = file_read_small(path, p->comm, sizeof(p->comm) - 1);
 	p->comm[n > 0 ? n - (p->comm[n - 1] == '\n') : 0] = '\0';
 }
 
@@ -431,7 +419,7 @@ static int lookup_container(uint32_t pid, uint64_t cgroup_id, char id[72], int *
 {
 	char path[64], buf[4096];
 	snprintf(path, sizeof(path), "/proc/%u/cgroup", pid);
-	ssize_t n = read_small(path, buf, sizeof(buf) - 1);
+	ssize_t n = file_read_small(path, buf, sizeof(buf) - 1);
 	if (n <= 0)
 		return -1;
 	buf[n] = '\0';

@@ -14,6 +14,7 @@
 
 #include <bpf/libbpf.h>
 
+#include "files.h"
 #include "log.h"
 #include "tracepoints.h"
 
@@ -21,11 +22,7 @@ static int read_id(const char *events, const char *name)
 {
 	char path[PATH_MAX], buf[32];
 	snprintf(path, sizeof(path), "%s/syscalls/%s/id", events, name);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
+	ssize_t n = file_read_small(path, buf, sizeof(buf) - 1);
 	if (n <= 0)
 		return -1;
 	buf[n] = '\0';
