@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * files.h — whole files in and out, for content bundles and their state
- * (wardd's content worker) and for `ward content` (the CLI compiles this
- * file in).  Not for wardd's main thread once permission marks exist: an
- * open there could wait on wardd itself.
+ * files.h — reading and writing files whole: small /proc, cgroup and
+ * tracefs files (which no permission mark can reach), and content bundles
+ * and their state (wardd's content worker; `ward content` compiles this
+ * file in).  wardd's main thread must not open a file a permission mark
+ * could reach once marks exist: it would wait on itself.
  */
 #ifndef WARDD_FILES_H
 #define WARDD_FILES_H
