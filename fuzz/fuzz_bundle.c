@@ -31,7 +31,7 @@
 #include <sodium.h>
 
 #include "bundle.h"
-#include "fuzz_keys.h"
+#include "signed_input.h"
 
 #define NKEYS 3
 #define MAX_LEN (1u << 20)
@@ -43,18 +43,6 @@ static const int64_t nows[4] = {1795996800 /* 2026-12-01 */, 0, 1798246800 /* 20
 static const uint64_t highs[4] = {0, 6, 7, (uint64_t)INT64_MAX};
 
 /* ---- seeds ---- */
-
-static void write_seed(const char *dir, const char *name, uint8_t flags, const char *sigs, size_t sl,
-		       const uint8_t *b, size_t bl)
-{
-	char path[512];
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	FILE *f = fopen(path, "wb");
-	fuzz_check(f != NULL);
-	uint8_t hdr[3] = {flags, (uint8_t)sl, (uint8_t)(sl >> 8)};
-	fuzz_check(fwrite(hdr, 1, 3, f) == 3 && fwrite(sigs, 1, sl, f) == sl && fwrite(b, 1, bl, f) == bl);
-	fuzz_check(fclose(f) == 0);
-}
 
 static void write_seeds(const char *dir)
 {
@@ -69,17 +57,17 @@ static void write_seeds(const char *dir)
 
 	fuzz_check(bundle_build(&m, (const uint8_t *)payload, sizeof(payload) - 1, &b, &bl) == 0);
 	sl = fuzz_sign(sk, NKEYS, 3, "fuzz seed", b, bl, sigs, sizeof(sigs));
-	write_seed(dir, "valid", 0, sigs, sl, b, bl);
-	write_seed(dir, "valid_signed_here", 3, "", 0, b, bl);
-	write_seed(dir, "valid_any_channel_rollback", 3 | 4 | 16, "", 0, b, bl);
+	fuzz_write_seed(dir, "valid", 0, sigs, sl, b, bl);
+	fuzz_write_seed(dir, "valid_signed_here", 3, "", 0, b, bl);
+	fuzz_write_seed(dir, "valid_any_channel_rollback", 3 | 4 | 16, "", 0, b, bl);
 	sl = fuzz_sign(sk, NKEYS, 7, "fuzz seed", b, bl, sigs, sizeof(sigs));
-	write_seed(dir, "three_signatures", 0, sigs, sl, b, bl);
+	fuzz_write_seed(dir, "three_signatures", 0, sigs, sl, b, bl);
 	sl = fuzz_sign(sk, NKEYS, 1, "fuzz seed", b, bl, sigs, sizeof(sigs));
-	write_seed(dir, "one_signature", 0, sigs, sl, b, bl);
-	write_seed(dir, "expired", 3 | 64, "", 0, b, bl);
-	write_seed(dir, "root_expired", 3 | 96, "", 0, b, bl);
-	write_seed(dir, "truncated", 3, "", 0, b, bl - 1);
-	write_seed(dir, "header_only", 3, "", 0, b, 12);
+	fuzz_write_seed(dir, "one_signature", 0, sigs, sl, b, bl);
+	fuzz_write_seed(dir, "expired", 3 | 64, "", 0, b, bl);
+	fuzz_write_seed(dir, "root_expired", 3 | 96, "", 0, b, bl);
+	fuzz_write_seed(dir, "truncated", 3, "", 0, b, bl - 1);
+	fuzz_write_seed(dir, "header_only", 3, "", 0, b, 12);
 	free(b);
 
 	struct bundle_meta w = m;
@@ -87,13 +75,13 @@ static void write_seeds(const char *dir)
 	strcpy(w.channel, "beta");
 	w.version = (uint64_t)INT64_MAX;
 	fuzz_check(bundle_build(&w, NULL, 0, &b, &bl) == 0);
-	write_seed(dir, "wrong_client_empty_payload", 3, "", 0, b, bl);
+	fuzz_write_seed(dir, "wrong_client_empty_payload", 3, "", 0, b, bl);
 	free(b);
 
 	w = m;
 	strcpy(w.channel, "beta");
 	fuzz_check(bundle_build(&w, (const uint8_t *)payload, sizeof(payload) - 1, &b, &bl) == 0);
-	write_seed(dir, "wrong_channel", 3, "", 0, b, bl);
+	fuzz_write_seed(dir, "wrong_channel", 3, "", 0, b, bl);
 	free(b);
 
 	/* a seventh metadata line */
@@ -108,16 +96,16 @@ static void write_seeds(const char *dir)
 	b[8] = (uint8_t)(ml + 13);
 	b[9] = (uint8_t)((ml + 13) >> 8);
 	memcpy(b + BUNDLE_HDR_LEN, text, (size_t)ml + 13);
-	write_seed(dir, "metadata_line_7", 3, "", 0, b, BUNDLE_HDR_LEN + (size_t)ml + 13);
+	fuzz_write_seed(dir, "metadata_line_7", 3, "", 0, b, BUNDLE_HDR_LEN + (size_t)ml + 13);
 	free(b);
 
 	/* metadata naming another payload */
 	fuzz_check(bundle_build(&m, (const uint8_t *)"x", 1, &b, &bl) == 0);
 	b[bl - 1] = 'y';
-	write_seed(dir, "hash_mismatch", 3, "", 0, b, bl);
+	fuzz_write_seed(dir, "hash_mismatch", 3, "", 0, b, bl);
 	/* a signature over other bytes, by a root key */
 	sl = fuzz_sign(sk, NKEYS, 2, "fuzz seed", b, bl - 1, sigs, sizeof(sigs));
-	write_seed(dir, "bad_signature", 1, sigs, sl, b, bl);
+	fuzz_write_seed(dir, "bad_signature", 1, sigs, sl, b, bl);
 	free(b);
 }
 
@@ -153,24 +141,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static char sigtext[BUNDLE_SIGFILE_MAX + 2 * 512];
 	char err[256];
-	if (size < 3)
+	struct fuzz_input in;
+	if (fuzz_split(data, size, &in))
 		return 0;
-	uint8_t flags = data[0];
-	size_t sl = (size_t)data[1] | (size_t)data[2] << 8;
-	data += 3;
-	size -= 3;
-	if (sl > size)
-		sl = size;
-	const uint8_t *buf = data + sl;
-	size_t len = size - sl;
+	uint8_t flags = in.flags;
+	const uint8_t *buf = in.file;
+	size_t len = in.len;
 	int64_t now = nows[(flags >> 5) & 3];
 	uint64_t highest = highs[(flags >> 3) & 3];
 	const char *channel = flags & 4 ? NULL : "stable";
 
 	/* the signature file: the harness's signatures first, then the input's */
-	size_t st = fuzz_sign(sk, 2, flags & 3, "fuzz", buf, len, sigtext, sizeof(sigtext));
-	memcpy(sigtext + st, data, sl);
-	st += sl;
+	size_t st = fuzz_sigtext(sk, 2, flags & 3, &in, sigtext, sizeof(sigtext));
 
 	/* the structure alone */
 	struct bundle b;

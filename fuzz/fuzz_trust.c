@@ -28,7 +28,7 @@
 #include <sodium.h>
 
 #include "bundle.h"
-#include "fuzz_keys.h"
+#include "signed_input.h"
 
 #define NKEYS 4
 
@@ -41,16 +41,11 @@ static const int64_t nows[4] = {1795996800 /* 2026-12-01 */, 0, 1827187200 /* 20
 
 static void write_seed(const char *dir, const char *name, uint8_t flags, const struct trust_root *r, unsigned signers)
 {
-	char text[TRUST_FILE_MAX], sigs[4096], path[512];
+	char text[TRUST_FILE_MAX], sigs[4096];
 	int n = trust_format(r, text, sizeof(text));
 	fuzz_check(n > 0);
 	size_t sl = fuzz_sign(sk, NKEYS, signers, "fuzz", (const uint8_t *)text, (size_t)n, sigs, sizeof(sigs));
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	FILE *f = fopen(path, "wb");
-	fuzz_check(f != NULL);
-	uint8_t hdr[3] = {flags, (uint8_t)sl, (uint8_t)(sl >> 8)};
-	fuzz_check(fwrite(hdr, 1, 3, f) == 3 && fwrite(sigs, 1, sl, f) == sl && fwrite(text, 1, (size_t)n, f) == (size_t)n);
-	fuzz_check(fclose(f) == 0);
+	fuzz_write_seed(dir, name, flags, sigs, sl, (const uint8_t *)text, (size_t)n);
 }
 
 static void write_seeds(const char *dir)
@@ -134,20 +129,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static char sigtext[BUNDLE_SIGFILE_MAX + NKEYS * 512];
 	char err[256];
-	if (size < 3)
+	struct fuzz_input in;
+	if (fuzz_split(data, size, &in))
 		return 0;
-	uint8_t flags = data[0];
-	size_t sl = (size_t)data[1] | (size_t)data[2] << 8;
-	data += 3;
-	size -= 3;
-	if (sl > size)
-		sl = size;
-	const uint8_t *buf = data + sl;
-	size_t len = size - sl;
+	uint8_t flags = in.flags;
+	const uint8_t *buf = in.file;
+	size_t len = in.len;
 	int64_t now = nows[(flags >> 4) & 3];
-	size_t st = fuzz_sign(sk, NKEYS, flags & 15, "fuzz", buf, len, sigtext, sizeof(sigtext));
-	memcpy(sigtext + st, data, sl);
-	st += sl;
+	size_t st = fuzz_sigtext(sk, NKEYS, flags & 15, &in, sigtext, sizeof(sigtext));
 
 	struct trust_root r, out;
 	enum bundle_refusal pr = trust_parse(buf, len, &r, err, sizeof(err));
