@@ -21,6 +21,7 @@
 
 #include "content.h"
 #include "cli_json.h"
+#include "names.h"
 
 #ifndef WARD_VERSION
 #define WARD_VERSION "unknown"
@@ -108,41 +109,13 @@ static void list_types(FILE *f)
 
 /* ---- JSON values ---- */
 
-/* Length of the well-formed UTF-8 sequence at @s, or 0 if it is not one. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
-	size_t len;
-	if (c < 0x80)
-		return 1;
-	if (c < 0xc2 || c > 0xf4)
-		return 0;
-	if (c < 0xe0) {
-		len = 2;
-	} else if (c < 0xf0) {
-		len = 3;
-		lo = c == 0xe0 ? 0xa0 : lo; /* overlong */
-		hi = c == 0xed ? 0x9f : hi; /* surrogates */
-	} else {
-		len = 4;
-		lo = c == 0xf0 ? 0x90 : lo; /* overlong */
-		hi = c == 0xf4 ? 0x8f : hi; /* beyond U+10FFFF */
-	}
-	if (n < len || s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	return len;
-}
-
 /* A JSON string from bytes the kernel reported.  Paths and arguments need
  * not be UTF-8, but JSON text must be: bad bytes become U+FFFD. */
 static json_object *json_text(const char *s, size_t n)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i = 0, k;
-	while (i < n && (k = utf8_seq(u + i, n - i)))
+	while (i < n && (k = ward_utf8_len(u + i, n - i)))
 		i += k;
 	if (i == n)
 		return json_object_new_string_len(s, (int)n);
@@ -151,7 +124,7 @@ static json_object *json_text(const char *s, size_t n)
 		return NULL;
 	size_t o = 0;
 	for (i = 0; i < n; i += k) {
-		k = utf8_seq(u + i, n - i);
+		k = ward_utf8_len(u + i, n - i);
 		if (k) {
 			memcpy(buf + o, s + i, k);
 			o += k;

@@ -107,28 +107,17 @@ int ward_content_info(struct ward_content_info *out)
 	return content_env(out, &why);
 }
 
-/* The length of the character at @s (@n bytes left): 1 to 4 for a
- * well-formed UTF-8 sequence, 1 for a byte that starts none (overlong,
- * surrogate, beyond U+10FFFF, cut short).  *@printable: not such a byte and
- * not a control character (C0, DEL, C1). */
+/* The length of the character at @s (@n bytes left): that of its UTF-8
+ * sequence, or 1 for a byte that starts none.  *@printable: a well-formed
+ * character that is not a control character (C0, DEL, C1). */
 static size_t char_len(const unsigned char *s, size_t n, bool *printable)
 {
-	unsigned char b = s[0];
-	*printable = false;
-	if (b < 0x80) {
-		*printable = b >= 0x20 && b != 0x7f;
+	size_t len = ward_utf8_len(s, n);
+	if (len == 0) {
+		*printable = false;
 		return 1;
 	}
-	size_t len = b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
-	if (len == 0 || len > n)
-		return 1;
-	for (size_t i = 1; i < len; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 1;
-	if ((b == 0xe0 && s[1] < 0xa0) || (b == 0xed && s[1] > 0x9f) ||
-	    (b == 0xf0 && s[1] < 0x90) || (b == 0xf4 && s[1] > 0x8f))
-		return 1;
-	*printable = !(b == 0xc2 && s[1] < 0xa0); /* U+0080..U+009F */
+	*printable = len > 1 ? !(s[0] == 0xc2 && s[1] < 0xa0) /* U+0080..U+009F */ : s[0] >= 0x20 && s[0] != 0x7f;
 	return len;
 }
 

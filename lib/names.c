@@ -10,6 +10,33 @@
 #include <ward/ward.h>
 #include "names.h"
 
+size_t ward_utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
+	size_t len;
+	if (c < 0x80)
+		return 1;
+	if (c < 0xc2 || c > 0xf4)
+		return 0;
+	if (c < 0xe0) {
+		len = 2;
+	} else if (c < 0xf0) {
+		len = 3;
+		lo = c == 0xe0 ? 0xa0 : lo; /* overlong */
+		hi = c == 0xed ? 0x9f : hi; /* surrogates */
+	} else {
+		len = 4;
+		lo = c == 0xf0 ? 0x90 : lo; /* overlong */
+		hi = c == 0xf4 ? 0x8f : hi; /* beyond U+10FFFF */
+	}
+	if (n < len || s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return len;
+}
+
 bool ward_name_valid(const char *s, size_t len, size_t max)
 {
 	if (len == 0 || len > max)

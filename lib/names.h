@@ -2,7 +2,8 @@
 /*
  * names.h — ward's own name syntax, private to the tree (not exported by
  * libward): the names of clients (manifests, bundles) and of content
- * channels are [a-z0-9][a-z0-9._-]* of 1 to @max bytes.
+ * channels are [a-z0-9][a-z0-9._-]* of 1 to @max bytes; text checked as
+ * UTF-8 (the CLI's JSON, a validator's reason).
  */
 #ifndef WARD_NAMES_H
 #define WARD_NAMES_H
@@ -13,5 +14,10 @@
 /* Whether @s (@len bytes, need not be NUL-terminated) is such a name of at
  * most @max bytes. */
 bool ward_name_valid(const char *s, size_t len, size_t max);
+
+/* The length (1 to 4) of the well-formed UTF-8 sequence at @s (@n bytes
+ * left, at least 1), or 0 when none starts there: an overlong form, a
+ * surrogate, beyond U+10FFFF, or cut short. */
+size_t ward_utf8_len(const unsigned char *s, size_t n);
 
 #endif
