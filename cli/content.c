@@ -139,14 +139,7 @@ static bool set_once(const char **slot, const char *sub, const char *opt, const 
 static bool parse_num(const char *opt, const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
 	uint64_t v = 0;
-	bool ok = s[0] && (s[0] != '0' || !s[1]);
-	for (const char *p = s; ok && *p; p++) {
-		if (*p < '0' || *p > '9' || v > (UINT64_MAX - 9) / 10)
-			ok = false;
-		else
-			v = v * 10 + (uint64_t)(*p - '0');
-	}
-	if (!ok || v < min || v > max) {
+	if (ward_dec_parse(s, strlen(s), &v) != WARD_DEC_OK || v < min || v > max) {
 		fprintf(stderr, "ward: %s '%s': not a number from %" PRIu64 " to %" PRIu64 "\n", opt, s, min, max);
 		return false;
 	}

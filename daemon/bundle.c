@@ -78,36 +78,12 @@ static bool cname_ok(const char *s, size_t size)
 	return len < size && ward_name_valid(s, len, size - 1);
 }
 
-enum dec_result { DEC_OK, DEC_NOT_NUMBER, DEC_LEADING_ZERO, DEC_TOO_LARGE };
-
-/* A decimal number 0..INT64_MAX: digits only, no sign, no leading zero. */
-static enum dec_result parse_dec(const char *s, size_t len, uint64_t *out)
-{
-	if (len == 0)
-		return DEC_NOT_NUMBER;
-	for (size_t i = 0; i < len; i++)
-		if (!is_digit(s[i]))
-			return DEC_NOT_NUMBER;
-	if (len > 1 && s[0] == '0')
-		return DEC_LEADING_ZERO;
-	uint64_t v = 0;
-	for (size_t i = 0; i < len; i++) {
-		if (v > (uint64_t)INT64_MAX / 10)
-			return DEC_TOO_LARGE;
-		v = v * 10 + (uint64_t)(s[i] - '0');
-		if (v > (uint64_t)INT64_MAX)
-			return DEC_TOO_LARGE;
-	}
-	*out = v;
-	return DEC_OK;
-}
-
-static const char *dec_problem(enum dec_result d)
+static const char *dec_problem(enum ward_dec d)
 {
 	switch (d) {
-	case DEC_LEADING_ZERO:
+	case WARD_DEC_LEADING_ZERO:
 		return "has a leading zero";
-	case DEC_TOO_LARGE:
+	case WARD_DEC_TOO_LARGE:
 		return "is larger than 2^63-1";
 	default:
 		return "is not a decimal number";
@@ -223,7 +199,7 @@ static enum bundle_refusal meta_value(int k, unsigned line, const char *v, size_
 {
 	char q[MSG_QUOTE_MAX];
 	uint64_t n = 0;
-	enum dec_result d;
+	enum ward_dec d;
 	switch (k) {
 	case 0:
 		if (!ward_name_valid(v, vl, BUNDLE_CLIENT_MAX))
@@ -242,8 +218,8 @@ static enum bundle_refusal meta_value(int k, unsigned line, const char *v, size_
 		m->channel[vl] = '\0';
 		return BR_OK;
 	case 2:
-		d = parse_dec(v, vl, &n);
-		if (d != DEC_OK)
+		d = ward_dec_parse(v, vl, &n);
+		if (d != WARD_DEC_OK)
 			return refuse(err, errlen, BR_MALFORMED, "line %u: version %s %s", line, msg_quote(q, v, vl, true),
 				      dec_problem(d));
 		if (n == 0)
@@ -574,7 +550,7 @@ enum bundle_refusal trust_parse(const uint8_t *buf, size_t len, struct trust_roo
 				return refuse(err, errlen, BR_MALFORMED,
 					      "root: line %u: control character or non-ASCII byte in %s", line,
 					      msg_quote(q, l, ll, true));
-		enum dec_result d;
+		enum ward_dec d;
 		uint64_t n = 0;
 		switch (line) {
 		case 1:
@@ -588,8 +564,8 @@ enum bundle_refusal trust_parse(const uint8_t *buf, size_t len, struct trust_roo
 			if (!field(l, ll, "version", &v, &vl))
 				return refuse(err, errlen, BR_MALFORMED, "root: line 2: %s, expected \"version N\"",
 					      msg_quote(q, l, ll, true));
-			d = parse_dec(v, vl, &n);
-			if (d != DEC_OK)
+			d = ward_dec_parse(v, vl, &n);
+			if (d != WARD_DEC_OK)
 				return refuse(err, errlen, BR_MALFORMED, "root: line 2: version %s %s",
 					      msg_quote(q, v, vl, true), dec_problem(d));
 			if (n == 0)
@@ -612,8 +588,8 @@ enum bundle_refusal trust_parse(const uint8_t *buf, size_t len, struct trust_roo
 			if (!field(l, ll, "threshold", &v, &vl))
 				return refuse(err, errlen, BR_MALFORMED, "root: line 4: %s, expected \"threshold N\"",
 					      msg_quote(q, l, ll, true));
-			d = parse_dec(v, vl, &n);
-			if (d != DEC_OK)
+			d = ward_dec_parse(v, vl, &n);
+			if (d != WARD_DEC_OK)
 				return refuse(err, errlen, BR_MALFORMED, "root: line 4: threshold %s %s",
 					      msg_quote(q, v, vl, true), dec_problem(d));
 			if (n < 1 || n > TRUST_KEYS_MAX)

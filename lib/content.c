@@ -34,24 +34,6 @@ static const char *const env_missing[] = {
 	"WARD_CONTENT_VERSION is not set", "WARD_CONTENT_CHANNEL is not set",
 };
 
-/* 1..INT64_MAX in decimal, no sign, no leading zero, nothing else. */
-static bool parse_version(const char *s, uint64_t *out)
-{
-	uint64_t v = 0;
-	if (*s < '1' || *s > '9')
-		return false;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return false;
-		unsigned d = (unsigned)(*s - '0');
-		if (v > ((uint64_t)INT64_MAX - d) / 10)
-			return false;
-		v = v * 10 + d;
-	}
-	*out = v;
-	return true;
-}
-
 /* The environment as ward_content_info() reads it; on -EINVAL, *@why says
  * which variable is wrong. */
 static int content_env(struct ward_content_info *out, const char **why)
@@ -87,7 +69,7 @@ static int content_env(struct ward_content_info *out, const char **why)
 		*why = "WARD_CONTENT_FILE is not an absolute path";
 		return -EINVAL;
 	}
-	if (!parse_version(v[2], &ci.version)) {
+	if (ward_dec_parse(v[2], strlen(v[2]), &ci.version) != WARD_DEC_OK || ci.version == 0) {
 		*why = "WARD_CONTENT_VERSION is not a version (1 to 2^63-1)";
 		return -EINVAL;
 	}

@@ -5,6 +5,7 @@
  * docs/events.md; like the numbers, they are never changed once published.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <ward/ward.h>
@@ -35,6 +36,27 @@ size_t ward_utf8_len(const unsigned char *s, size_t n)
 		if ((s[i] & 0xc0) != 0x80)
 			return 0;
 	return len;
+}
+
+enum ward_dec ward_dec_parse(const char *s, size_t len, uint64_t *out)
+{
+	if (len == 0)
+		return WARD_DEC_NOT_NUMBER;
+	for (size_t i = 0; i < len; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return WARD_DEC_NOT_NUMBER;
+	if (len > 1 && s[0] == '0')
+		return WARD_DEC_LEADING_ZERO;
+	uint64_t v = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (v > (uint64_t)INT64_MAX / 10)
+			return WARD_DEC_TOO_LARGE;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+		if (v > (uint64_t)INT64_MAX)
+			return WARD_DEC_TOO_LARGE;
+	}
+	*out = v;
+	return WARD_DEC_OK;
 }
 
 bool ward_name_valid(const char *s, size_t len, size_t max)
